@@ -1,0 +1,20 @@
+"""The command line: a thin adapter over the library. Each command parses options, calls one
+library function and prints its result; user errors become one line and exit code 1."""
+
+from __future__ import annotations
+
+import typer
+
+from . import agreement, annotations, dataset, demo, project, server, tasks  # noqa: F401
+from ._apps import GROUPS
+
+app = typer.Typer(
+    name="newsanno",
+    help="Turn news articles into an annotated dataset: tasks → Label Studio → Hugging Face.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+for _name, _group in GROUPS.items():
+    app.add_typer(_group, name=_name)
+demo.register(app)

@@ -1,0 +1,219 @@
+"""Canonical annotation records: one annotator's annotation of one task, in one layer.
+
+Import writes them, validation checks them, adjudication merges them, publishing reads them.
+On disk they are JSON Lines with sorted keys (see `write_jsonl`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .errors import InvalidAnnotations
+from .layers import Layer
+from .workspace import write_atomic
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    id: str
+    start: int
+    end: int
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Argument:
+    role: str
+    start: int
+    end: int
+    text: str
+    entity_type: str
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    trigger: Span
+    arguments: tuple[Argument, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str | None = None
+    project_id: int | None = None
+    task_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    layer: Layer
+    segment_id: str
+    document_id: str
+    text: str
+    annotator: str
+    annotation_id: int | str
+    created_at: str | None = None
+    updated_at: str | None = None
+    lead_time: float | None = None
+    ground_truth: bool = False
+    model_version: str | None = None
+    source: Source = field(default_factory=Source)
+    entities: tuple[Entity, ...] = ()
+    events: tuple[Event, ...] = ()
+    target: str | None = None
+    label: str | None = None
+
+    @property
+    def task_key(self) -> tuple[str, str]:
+        """What identifies the task across Label Studio instances: segment, and target for stance."""
+        return (self.segment_id, self.target or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "layer": str(self.layer),
+            "segment_id": self.segment_id,
+            "document_id": self.document_id,
+            "text": self.text,
+            "annotator": self.annotator,
+            "annotation_id": self.annotation_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "lead_time": self.lead_time,
+            "ground_truth": self.ground_truth,
+            "model_version": self.model_version,
+            "source": {
+                "url": self.source.url,
+                "project_id": self.source.project_id,
+                "task_id": self.source.task_id,
+            },
+        }
+        if self.layer is Layer.ENTITIES:
+            out["entities"] = [entity_dict(e) for e in self.entities]
+        elif self.layer is Layer.EVENTS:
+            out["events"] = [event_dict(e) for e in self.events]
+        else:
+            out["target"] = self.target
+            out["label"] = self.label
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Record:
+        """Build a record from a dict that has passed the layer's JSON Schema."""
+        layer = Layer(raw["layer"])
+        src = raw.get("source") or {}
+        return cls(
+            layer=layer,
+            segment_id=raw["segment_id"],
+            document_id=raw["document_id"],
+            text=raw["text"],
+            annotator=raw["annotator"],
+            annotation_id=raw.get("annotation_id", ""),
+            created_at=raw.get("created_at"),
+            updated_at=raw.get("updated_at"),
+            lead_time=raw.get("lead_time"),
+            ground_truth=bool(raw.get("ground_truth", False)),
+            model_version=raw.get("model_version"),
+            source=Source(src.get("url"), src.get("project_id"), src.get("task_id")),
+            entities=tuple(
+                Entity(e["id"], e["start"], e["end"], e["text"], e["label"])
+                for e in raw.get("entities", ())
+            ),
+            events=tuple(
+                Event(
+                    id=e["id"],
+                    type=e["type"],
+                    trigger=Span(e["trigger"]["start"], e["trigger"]["end"], e["trigger"]["text"]),
+                    arguments=tuple(
+                        Argument(a["role"], a["start"], a["end"], a["text"], a["entity_type"])
+                        for a in e.get("arguments", ())
+                    ),
+                )
+                for e in raw.get("events", ())
+            ),
+            target=raw.get("target"),
+            label=raw.get("label"),
+        )
+
+
+def entity_dict(e: Entity) -> dict[str, Any]:
+    return {"id": e.id, "start": e.start, "end": e.end, "text": e.text, "label": e.label}
+
+
+def event_dict(e: Event) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "type": e.type,
+        "trigger": {"start": e.trigger.start, "end": e.trigger.end, "text": e.trigger.text},
+        "arguments": [
+            {"role": a.role, "start": a.start, "end": a.end, "text": a.text,
+             "entity_type": a.entity_type}
+            for a in e.arguments
+        ],
+    }
+
+
+_SEGMENT_ID = re.compile(r"^(?P<doc>.+):(?P<start>\d+)-(?P<end>\d+)$")
+
+
+def segment_id_for(document_id: str, start: int, end: int) -> str:
+    """Stable id of a segment: derived from its document and offsets, never from a counter."""
+    return f"{document_id}:{start}-{end}"
+
+
+def segment_sort_key(segment_id: str) -> tuple[str, int, int]:
+    m = _SEGMENT_ID.match(segment_id)
+    if not m:
+        return (segment_id, 0, 0)
+    return (m["doc"], int(m["start"]), int(m["end"]))
+
+
+def record_sort_key(r: Record) -> tuple[Any, ...]:
+    return (*segment_sort_key(r.segment_id), r.target or "", r.annotator, str(r.annotation_id))
+
+
+def dumps_line(obj: Any) -> bytes:
+    """One JSON Lines line: sorted keys, UTF-8, no spaces — same input, same bytes."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows atomically; returns how many."""
+    chunks = [dumps_line(row) for row in rows]
+    write_atomic(path, b"".join(chunks))
+    return len(chunks)
+
+
+def write_records(path: Path, records: Iterable[Record]) -> int:
+    return write_jsonl(path, (r.to_dict() for r in sorted(records, key=record_sort_key)))
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, parsed object); a line that is not JSON raises with file and line."""
+    with open(path, "rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidAnnotations(f"{path}:{lineno}: not valid JSON ({exc}).") from None
+
+
+def read_records(path: Path) -> list[Record]:
+    """Read a canonical record file without validating it (see validate.py for that)."""
+    return [Record.from_dict(raw) for _, raw in iter_jsonl(path)]
