@@ -56,5 +56,7 @@ def load_articles(seeds: Path) -> list[Article]:
         raise SeedError(f"{seeds}: no such folder. Put one UTF-8 .txt file per article there.")
     paths = sorted(p for p in seeds.glob("*.txt") if p.is_file())
     if not paths:
-        raise SeedError(f"{seeds}: no .txt articles found. Put one UTF-8 .txt file per article there.")
+        raise SeedError(
+            f"{seeds}: no .txt articles found. Put one UTF-8 .txt file per article there."
+        )
     return [read_article(p) for p in paths]

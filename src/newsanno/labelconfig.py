@@ -19,8 +19,22 @@ ARGUMENT_CONTROL = "argument"
 STANCE_CONTROL = "stance"
 
 _PALETTE = (
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-    "#469990", "#9a6324", "#800000", "#808000", "#000075", "#fabed4", "#ffd8b1", "#aaffc3",
+    "#e6194b",
+    "#3cb44b",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#42d4f4",
+    "#f032e6",
+    "#bfef45",
+    "#469990",
+    "#9a6324",
+    "#800000",
+    "#808000",
+    "#000075",
+    "#fabed4",
+    "#ffd8b1",
+    "#aaffc3",
 )
 
 
@@ -60,7 +74,7 @@ def label_config(layer: Layer, ontology: Ontology) -> str:
     elif layer is Layer.EVENTS:
         lines.append(
             '  <Header value="Mark each event trigger, its arguments, and link trigger → argument '
-            'with the argument\'s role"/>'
+            "with the argument's role\"/>"
         )
         lines.append('  <Header value="Triggers (event types)" size="6"/>')
         lines += _labels(
@@ -71,9 +85,7 @@ def label_config(layer: Layer, ontology: Ontology) -> str:
             ],
         )
         lines.append('  <Header value="Arguments (entity types)" size="6"/>')
-        lines += _labels(
-            ARGUMENT_CONTROL, [(e.name, e.description) for e in ontology.entity_types]
-        )
+        lines += _labels(ARGUMENT_CONTROL, [(e.name, e.description) for e in ontology.entity_types])
         lines.append("  <Relations>")
         for role in ontology.roles:
             lines.append(f"    <Relation value={quoteattr(role)}/>")

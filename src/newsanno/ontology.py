@@ -176,7 +176,9 @@ class Ontology:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise OntologyError(f"{path}: no such file. Create it or run from a workspace.") from None
+            raise OntologyError(
+                f"{path}: no such file. Create it or run from a workspace."
+            ) from None
         except UnicodeDecodeError as exc:
             raise OntologyError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}).") from None
         try:
@@ -260,15 +262,21 @@ class Ontology:
         return {
             "name": self.name,
             "version": self.version,
-            "entity_types": [{"name": e.name, "description": e.description} for e in self.entity_types],
+            "entity_types": [
+                {"name": e.name, "description": e.description} for e in self.entity_types
+            ],
             "event_types": [
                 {"name": e.name, "description": e.description, "roles": list(e.roles)}
                 for e in self.event_types
             ],
             "stance": {
                 "description": self.stance_description,
-                "labels": [{"name": s.name, "description": s.description} for s in self.stance_labels],
-                "targets": [{"name": t.name, "aliases": list(t.aliases)} for t in self.stance_targets],
+                "labels": [
+                    {"name": s.name, "description": s.description} for s in self.stance_labels
+                ],
+                "targets": [
+                    {"name": t.name, "aliases": list(t.aliases)} for t in self.stance_targets
+                ],
             },
         }
 

@@ -80,7 +80,7 @@ class Record:
 
     @property
     def task_key(self) -> tuple[str, str]:
-        """What identifies the task across Label Studio instances: segment, and target for stance."""
+        """What identifies a task across Label Studio instances: segment, and target for stance."""
         return (self.segment_id, self.target or "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,8 +160,13 @@ def event_dict(e: Event) -> dict[str, Any]:
         "type": e.type,
         "trigger": {"start": e.trigger.start, "end": e.trigger.end, "text": e.trigger.text},
         "arguments": [
-            {"role": a.role, "start": a.start, "end": a.end, "text": a.text,
-             "entity_type": a.entity_type}
+            {
+                "role": a.role,
+                "start": a.start,
+                "end": a.end,
+                "text": a.text,
+                "entity_type": a.entity_type,
+            }
             for a in e.arguments
         ],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,7 @@ def _alias_pattern(aliases: Iterable[str]) -> re.Pattern[str]:
 def targets_mentioned(text: str, ontology: Ontology) -> list[str]:
     """Stance targets named in `text` by name or alias (case-sensitive, whole words)."""
     return [
-        t.name
-        for t in ontology.stance_targets
-        if _alias_pattern((t.name, *t.aliases)).search(text)
+        t.name for t in ontology.stance_targets if _alias_pattern((t.name, *t.aliases)).search(text)
     ]
 
 
@@ -116,10 +115,13 @@ def iter_tasks(
             yield Layer.ENTITIES, entity_task
             yield Layer.EVENTS, {"data": data, "meta": {**meta, "layer": "events"}}
             for target in targets_mentioned(s.text, ontology):
-                yield Layer.STANCE, {
-                    "data": {**data, "target": target},
-                    "meta": {**meta, "layer": "stance"},
-                }
+                yield (
+                    Layer.STANCE,
+                    {
+                        "data": {**data, "target": target},
+                        "meta": {**meta, "layer": "stance"},
+                    },
+                )
 
 
 def build_tasks(
@@ -128,14 +130,13 @@ def build_tasks(
     """Write `<layer>.jsonl` and `<layer>.xml` for every layer into `out`, atomically."""
     summary = BuildSummary(out=Path(out))
     with atomic_dir(Path(out)) as tmp:
-        files = {layer: open(tmp / f"{layer}.jsonl", "wb") for layer in LAYERS}
-        try:
+        with ExitStack() as stack:
+            files = {
+                layer: stack.enter_context(open(tmp / f"{layer}.jsonl", "wb")) for layer in LAYERS
+            }
             for layer, task in iter_tasks(articles, ontology, gazetteer, summary):
                 files[layer].write(dumps_line(task))
                 summary.tasks[str(layer)] += 1
-        finally:
-            for fh in files.values():
-                fh.close()
         for layer in LAYERS:
             (tmp / f"{layer}.xml").write_text(label_config(layer, ontology), encoding="utf-8")
     return summary

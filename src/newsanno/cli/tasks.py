@@ -15,15 +15,13 @@ from ._apps import schema_app, tasks_app
 from ._common import console, table, user_errors
 
 
-
-
-
 @tasks_app.command("build")
 def build_cmd(
     seeds: Annotated[Path, typer.Argument(help="Folder of seed articles (.txt).")] = Path("seeds"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write tasks.")] = Path("tasks"),
     ontology_path: Annotated[
-        Path | None, typer.Option("--ontology", help="Ontology file (default: schema/ontology.json).")
+        Path | None,
+        typer.Option("--ontology", help="Ontology file (default: schema/ontology.json)."),
     ] = None,
 ) -> None:
     """Split articles into entity, event and stance tasks.
@@ -39,9 +37,12 @@ def build_cmd(
 
 @schema_app.command("build")
 def schema_build_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the schemas.")] = Path("schema"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the schemas.")] = Path(
+        "schema"
+    ),
     ontology_path: Annotated[
-        Path | None, typer.Option("--ontology", help="Ontology file (default: schema/ontology.json).")
+        Path | None,
+        typer.Option("--ontology", help="Ontology file (default: schema/ontology.json)."),
     ] = None,
 ) -> None:
     """Write the JSON Schemas of tasks and records, generated from the ontology.

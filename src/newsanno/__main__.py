@@ -1,0 +1,3 @@
+from newsanno.cli import app
+
+app(prog_name="newsanno")
