@@ -1,0 +1,396 @@
+"""Adjudication: from several annotators' records to one gold record per task.
+
+`adjudicate(DIR)` reads `DIR/<layer>.jsonl` and writes `DIR/gold/<layer>.jsonl` (one gold record
+per decided task) and `DIR/conflicts.jsonl` (the tasks the policy cannot decide, with every
+annotator's version). Policy `majority`, per task (a task is (segment_id, target)):
+
+1. A record marked `ground_truth` (starred in Label Studio, or made in a review project) wins as it
+   is; if there are several, the latest (`updated_at`, then annotation id) wins.
+2. Otherwise, with n annotators on the task (each annotator's latest record), an item is gold when
+   more than n/2 annotators gave it. Items: a stance label; an entity span (start, end, label); an
+   event, identified by its trigger (start, end, type); an argument (role, start, end,
+   entity_type) of a gold event. One annotator's work is therefore gold as it is.
+3. A task is a conflict — not gold, written to conflicts.jsonl — when the vote cannot decide:
+   - stance: no label has a majority (a tie, or a split like 1-1-1);
+   - an entity span, event trigger or argument given by exactly half of the annotators (a tie:
+     with two annotators, any span only one of them marked);
+   - a region of overlapping spans (or triggers, or arguments of one gold event) that more than
+     half of the annotators marked, where no single variant won a majority (three annotators
+     mark the same words with three labels: they agree something is there, not what).
+   An item given by fewer than half of the annotators, in a region the majority did not mark or
+   where another variant won, is simply not gold: the majority decided against it.
+
+A conflict task has no gold record until it is resolved: `newsanno review create` sends it to a
+review project, the import marks the reviewer's annotation `ground_truth`, and rule 1 applies.
+
+The gold record: `annotator="gold"`, `annotation_id="gold:<segment_id>"` (plus `":<target>"` for
+stance), `ground_truth=True`, `created_at`/`updated_at` = the latest `updated_at` of the task's
+records, no lead time or model version, the `source` of the task's first record by annotation id.
+A merged span or event keeps the id it has in the first record (by annotation id) that has it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from .agreement import annotation_id_key, by_task, read_layer_records
+from .errors import InvalidAnnotations, NewsannoError
+from .layers import LAYERS, Layer
+from .records import (
+    Argument,
+    Entity,
+    Event,
+    Record,
+    dumps_line,
+    iter_jsonl,
+    write_jsonl,
+    write_records,
+)
+from .workspace import atomic_dir
+
+POLICIES = ("majority",)
+GOLD = "gold"
+CONFLICTS_FILE = "conflicts.jsonl"
+INPUTS_FILE = ".inputs.json"  # in gold/: fingerprints of the record files gold was made from
+
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A task the policy cannot decide, with every annotator's version."""
+
+    layer: Layer
+    segment_id: str
+    target: str | None
+    document_id: str
+    text: str
+    reasons: tuple[str, ...]
+    versions: tuple[Record, ...]
+
+    @property
+    def task_key(self) -> tuple[str, str]:
+        return (self.segment_id, self.target or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "layer": str(self.layer),
+            "segment_id": self.segment_id,
+            "target": self.target,
+            "document_id": self.document_id,
+            "text": self.text,
+            "reasons": list(self.reasons),
+            "annotations": [r.to_dict() for r in self.versions],
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Conflict:
+        return cls(
+            layer=Layer(raw["layer"]),
+            segment_id=raw["segment_id"],
+            target=raw.get("target"),
+            document_id=raw["document_id"],
+            text=raw["text"],
+            reasons=tuple(raw.get("reasons", ())),
+            versions=tuple(Record.from_dict(r) for r in raw["annotations"]),
+        )
+
+
+@dataclass(frozen=True)
+class LayerOutcome:
+    layer: Layer
+    tasks: int = 0
+    ground_truth: int = 0
+    single: int = 0
+    majority: int = 0
+    conflicts: int = 0
+
+    @property
+    def gold(self) -> int:
+        return self.ground_truth + self.single + self.majority
+
+
+@dataclass(frozen=True)
+class AdjudicationSummary:
+    annotations_dir: Path
+    policy: str
+    layers: tuple[LayerOutcome, ...]
+    conflicts: tuple[Conflict, ...] = field(default=(), repr=False)
+
+    @property
+    def gold_dir(self) -> Path:
+        return self.annotations_dir / GOLD
+
+    @property
+    def conflicts_path(self) -> Path:
+        return self.annotations_dir / CONFLICTS_FILE
+
+    @property
+    def total_conflicts(self) -> int:
+        return sum(o.conflicts for o in self.layers)
+
+    def rows(self) -> list[tuple[str, int, int, int, int, int, int]]:
+        """(layer, tasks, gold, ground truth, single annotator, majority, conflicts)"""
+        return [
+            (str(o.layer), o.tasks, o.gold, o.ground_truth, o.single, o.majority, o.conflicts)
+            for o in self.layers
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def adjudicate(annotations_dir: Path, policy: str = "majority") -> AdjudicationSummary:
+    """Write `gold/<layer>.jsonl` and `conflicts.jsonl` in `annotations_dir` (atomically)."""
+    if policy not in POLICIES:
+        raise NewsannoError(
+            f"Unknown adjudication policy {policy!r}. Use one of: {', '.join(POLICIES)}."
+        )
+    annotations_dir = Path(annotations_dir)
+    records = read_layer_records(annotations_dir)
+    fingerprint = _fingerprint(annotations_dir)
+    outcomes = []
+    gold: dict[Layer, list[Record]] = {}
+    conflicts: list[Conflict] = []
+    for layer in LAYERS:
+        outcome, gold[layer], layer_conflicts = adjudicate_layer(layer, records[layer])
+        outcomes.append(outcome)
+        conflicts += layer_conflicts
+    # conflicts first, gold (with the fingerprint that makes it fresh) last
+    write_jsonl(annotations_dir / CONFLICTS_FILE, (c.to_dict() for c in conflicts))
+    with atomic_dir(annotations_dir / GOLD) as tmp:
+        for layer in LAYERS:
+            write_records(tmp / f"{layer}.jsonl", gold[layer])
+        (tmp / INPUTS_FILE).write_bytes(dumps_line({"policy": policy, "inputs": fingerprint}))
+    return AdjudicationSummary(annotations_dir, policy, tuple(outcomes), tuple(conflicts))
+
+
+def gold_is_stale(annotations_dir: Path) -> bool:
+    """True when gold is missing, or the record files changed since gold was made from them."""
+    gold = Path(annotations_dir) / GOLD
+    inputs = gold / INPUTS_FILE
+    if not inputs.is_file() or not all((gold / f"{layer}.jsonl").is_file() for layer in LAYERS):
+        return True
+    try:
+        recorded = orjson.loads(inputs.read_bytes()).get("inputs")
+    except (orjson.JSONDecodeError, AttributeError):
+        return True
+    return bool(recorded != _fingerprint(Path(annotations_dir)))
+
+
+def read_conflicts(annotations_dir: Path) -> list[Conflict]:
+    """The conflicts the last `adjudicate` wrote."""
+    path = Path(annotations_dir) / CONFLICTS_FILE
+    if not path.is_file():
+        raise InvalidAnnotations(
+            f"{path}: no such file. Run 'newsanno annotations adjudicate' first."
+        )
+    out = []
+    for lineno, raw in iter_jsonl(path):
+        try:
+            out.append(Conflict.from_dict(raw))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidAnnotations(
+                f"{path}:{lineno}: not a conflict ({exc!r}). Run 'newsanno annotations "
+                "adjudicate' again."
+            ) from None
+    return out
+
+
+def _fingerprint(annotations_dir: Path) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for layer in LAYERS:
+        path = annotations_dir / f"{layer}.jsonl"
+        out[str(layer)] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The majority policy
+
+
+def adjudicate_layer(
+    layer: Layer, records: Iterable[Record]
+) -> tuple[LayerOutcome, list[Record], list[Conflict]]:
+    """Gold records and conflicts of one layer, in task order."""
+    gold: list[Record] = []
+    conflicts: list[Conflict] = []
+    counts = Counter[str]()
+    groups = by_task(records)
+    for group in groups.values():
+        inputs = sorted(group.values(), key=lambda r: annotation_id_key(r.annotation_id))
+        truth = [r for r in inputs if r.ground_truth]
+        if truth:
+            latest = max(
+                truth, key=lambda r: (r.updated_at or "", annotation_id_key(r.annotation_id))
+            )
+            gold.append(_gold_record(latest, inputs))
+            counts["ground_truth"] += 1
+            continue
+        decided, reasons = _vote(layer, inputs)
+        if reasons:
+            first = inputs[0]
+            conflicts.append(
+                Conflict(
+                    layer,
+                    first.segment_id,
+                    first.target,
+                    first.document_id,
+                    first.text,
+                    tuple(reasons),
+                    tuple(inputs),
+                )  # fmt: skip
+            )
+            counts["conflicts"] += 1
+            continue
+        gold.append(_gold_record(decided, inputs))
+        counts["single" if len(inputs) == 1 else "majority"] += 1
+    outcome = LayerOutcome(
+        layer,
+        tasks=len(groups),
+        ground_truth=counts["ground_truth"],
+        single=counts["single"],
+        majority=counts["majority"],
+        conflicts=counts["conflicts"],
+    )
+    return outcome, gold, conflicts
+
+
+def _gold_record(content: Record, inputs: Sequence[Record]) -> Record:
+    first = inputs[0]
+    latest = max((r.updated_at for r in inputs if r.updated_at), default=None)
+    annotation_id = f"gold:{first.segment_id}"
+    if first.layer is Layer.STANCE:
+        annotation_id += f":{first.target}"
+    return replace(
+        content,
+        annotator=GOLD,
+        annotation_id=annotation_id,
+        created_at=latest,
+        updated_at=latest,
+        lead_time=None,
+        ground_truth=True,
+        model_version=None,
+        source=first.source,
+    )
+
+
+def _vote(layer: Layer, inputs: Sequence[Record]) -> tuple[Record, list[str]]:
+    """The majority version of the task (`inputs` ordered by annotation id), or the reasons the
+    vote cannot decide."""
+    first = inputs[0]
+    n = len(inputs)
+    if layer is Layer.STANCE:
+        votes = Counter(r.label for r in inputs if r.label is not None)
+        winners = [label for label, c in votes.items() if 2 * c > n]
+        if winners:
+            return replace(first, label=winners[0]), []
+        split = ", ".join(f"{label} ×{c}" for label, c in sorted(votes.items()))
+        return first, [f"no stance label has a majority of {n} annotators ({split or 'no label'})"]
+
+    if layer is Layer.ENTITIES:
+        by_key: dict[tuple[int, int, str], Entity] = {}
+        for r in inputs:
+            for e in r.entities:
+                by_key.setdefault((e.start, e.end, e.label), e)
+        spans, reasons = vote(
+            [{(e.start, e.end, e.label) for e in r.entities} for r in inputs],
+            span=lambda k: (k[0], k[1]),
+            describe=lambda k: f"entity {k[2]} {first.text[k[0] : k[1]]!r} [{k[0]}:{k[1]}]",
+        )
+        entities = tuple(by_key[k] for k in sorted(spans))
+        return replace(first, entities=entities), reasons
+
+    # events: an event is its trigger; arguments are voted per gold trigger, over all n annotators
+    events_by_key: dict[tuple[int, int, str], Event] = {}
+    args_by_key: dict[tuple[tuple[int, int, str], tuple[str, int, int, str]], Argument] = {}
+    per_annotator: list[dict[tuple[int, int, str], set[tuple[str, int, int, str]]]] = []
+    for r in inputs:
+        mine: dict[tuple[int, int, str], set[tuple[str, int, int, str]]] = {}
+        for ev in r.events:
+            tk = (ev.trigger.start, ev.trigger.end, ev.type)
+            events_by_key.setdefault(tk, ev)
+            for a in ev.arguments:
+                ak = (a.role, a.start, a.end, a.entity_type)
+                args_by_key.setdefault((tk, ak), a)
+                mine.setdefault(tk, set()).add(ak)
+            mine.setdefault(tk, set())
+        per_annotator.append(mine)
+    triggers, reasons = vote(
+        [set(m) for m in per_annotator],
+        span=lambda k: (k[0], k[1]),
+        describe=lambda k: f"event {k[2]} {first.text[k[0] : k[1]]!r} [{k[0]}:{k[1]}]",
+    )
+    events = []
+    for tk in sorted(triggers):
+        trigger = f"{tk[2]} {first.text[tk[0] : tk[1]]!r}"
+
+        def describe(k: tuple[str, int, int, str], trigger: str = trigger) -> str:
+            return f"argument {k[0]} {first.text[k[1] : k[2]]!r} [{k[1]}:{k[2]}] of {trigger}"
+
+        arguments, arg_reasons = vote(
+            [m.get(tk, set()) for m in per_annotator],
+            span=lambda k: (k[1], k[2]),
+            describe=describe,
+        )
+        reasons += arg_reasons
+        ev = events_by_key[tk]
+        ordered = sorted(arguments, key=lambda k: (k[1], k[2], k[0], k[3]))
+        events.append(replace(ev, arguments=tuple(args_by_key[(tk, k)] for k in ordered)))
+    return replace(first, events=tuple(events)), reasons
+
+
+def vote(
+    given: Sequence[set[K]],
+    span: Callable[[K], tuple[int, int]],
+    describe: Callable[[K], str],
+) -> tuple[set[K], list[str]]:
+    """Majority vote over items, one set per annotator: (gold items, reasons it cannot decide).
+
+    An item is gold when more than half of the annotators gave it; a tie (exactly half) cannot be
+    decided; nor can a region of overlapping items that more than half of the annotators marked
+    without any single item winning a majority.
+    """
+    n = len(given)
+    counts = Counter(k for items in given for k in items)
+    gold = {k for k, c in counts.items() if 2 * c > n}
+    tied = {k for k, c in counts.items() if 2 * c == n}
+    reasons = [
+        f"{describe(k)} was marked by {counts[k]} of {n} annotators (a tie)"
+        for k in sorted(tied, key=lambda k: (span(k), repr(k)))
+    ]
+    for region in _regions(counts, span):
+        if any(k in gold or k in tied for k in region):
+            continue
+        marked_by = sum(1 for items in given if any(k in items for k in region))
+        if 2 * marked_by > n:
+            variants = ", ".join(f"{describe(k)} ×{counts[k]}" for k in region)
+            reasons.append(
+                f"{marked_by} of {n} annotators marked overlapping text but none of the variants "
+                f"has a majority: {variants}"
+            )
+    return gold, reasons
+
+
+def _regions(items: Iterable[K], span: Callable[[K], tuple[int, int]]) -> list[list[K]]:
+    """Items grouped into runs of overlapping spans, in text order."""
+    ordered = sorted(items, key=lambda k: (span(k), repr(k)))
+    regions: list[list[K]] = []
+    end = None
+    for k in ordered:
+        s, e = span(k)
+        if regions and end is not None and s < end:
+            regions[-1].append(k)
+            end = max(end, e)
+        else:
+            regions.append([k])
+            end = e
+    return regions
