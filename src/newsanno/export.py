@@ -1,0 +1,1351 @@
+"""`newsanno dataset publish`: gold records → a Hugging Face dataset repo folder.
+
+The folder is what the Hub serves: `README.md` (the dataset card: YAML front matter, then prose)
+and `data/<config>/<split>-00000-of-00001.parquet`, so `datasets.load_dataset(folder, config)`
+loads it offline exactly as it will load from the Hub. Four configs:
+
+- `entities` (default): tokens and BIO `ner_tags` (conll2003 style) plus the character spans;
+- `events`: triggers (with token offsets) and their arguments by role;
+- `stance`: one row per (sentence, target) with a stance label;
+- `annotations`: one row per (task, annotator), the records as they were imported.
+
+Every label set comes from the ontology; the card's `dataset_info` is generated from the very
+Features the parquet files are written with, because `load_dataset` trusts the card's features
+over the files' own. Records are streamed twice (check, then write), so memory grows with the
+number of documents, not of records.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import ClassLabel, Features, List, Value
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.splits import SplitDict, SplitInfo
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from .errors import InvalidAnnotations, PublishError
+from .layers import LAYERS, Layer
+from .ontology import Ontology
+from .records import Record, iter_jsonl
+from .segment import Token, tokenize
+from .workspace import atomic_dir
+
+CONFIGS: tuple[str, ...] = ("entities", "events", "stance", "annotations")
+DEFAULT_CONFIG = "entities"
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+DEFAULT_RATIOS: tuple[float, float, float] = (0.8, 0.1, 0.1)
+MIN_DOCUMENTS_TO_SPLIT = 5
+BATCH_ROWS = 2000
+# Misaligned spans listed one by one in the card (all of them are counted).
+MAX_LISTED = 25
+
+
+# ---- Features: generated from the ontology ---------------------------------------------------
+
+
+def features_for(ontology: Ontology, config: str) -> Features:
+    """The Features of one config; every ClassLabel's names come from `ontology`."""
+    string, offset = Value("string"), Value("int32")
+    head = {
+        "id": string,
+        "document_id": string,
+        "segment_id": string,
+        "text": string,
+    }
+    if config == "entities":
+        return Features(
+            {
+                **head,
+                "tokens": List(string),
+                "ner_tags": List(ClassLabel(names=list(ontology.bio_tags))),
+                "entities": List(
+                    {
+                        "id": string,
+                        "start": offset,
+                        "end": offset,
+                        "text": string,
+                        "label": ClassLabel(names=list(ontology.entity_labels)),
+                    }
+                ),
+            }
+        )
+    if config == "events":
+        return Features(
+            {
+                **head,
+                "tokens": List(string),
+                "events": List(
+                    {
+                        "id": string,
+                        "type": ClassLabel(names=list(ontology.event_labels)),
+                        "trigger": {
+                            "start": offset,
+                            "end": offset,
+                            "text": string,
+                            "token_start": offset,
+                            "token_end": offset,
+                        },
+                        "arguments": List(
+                            {
+                                "role": ClassLabel(names=list(ontology.roles)),
+                                "start": offset,
+                                "end": offset,
+                                "text": string,
+                                "entity_type": ClassLabel(names=list(ontology.entity_labels)),
+                            }
+                        ),
+                    }
+                ),
+            }
+        )
+    if config == "stance":
+        return Features(
+            {
+                **head,
+                "target": string,
+                "label": ClassLabel(names=list(ontology.stance_label_names)),
+            }
+        )
+    if config == "annotations":
+        return Features(
+            {
+                "id": string,
+                "layer": string,
+                "document_id": string,
+                "segment_id": string,
+                "target": string,
+                "annotator": string,
+                "annotation_id": string,
+                "created_at": string,
+                "updated_at": string,
+                "lead_time": Value("float64"),
+                "ground_truth": Value("bool"),
+                "model_version": string,
+                "record": string,
+            }
+        )
+    raise ValueError(f"unknown config {config!r}; expected one of {', '.join(CONFIGS)}")
+
+
+# ---- tokens and BIO --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """The tokens a character span overlaps: `token_end` is exclusive; `exact` when the span
+    starts at its first token's start and ends at its last token's end."""
+
+    token_start: int
+    token_end: int
+    exact: bool
+
+
+def align(tokens: Sequence[Token], start: int, end: int) -> Alignment | None:
+    """The tokens overlapping [start, end), or None when the span covers no token at all."""
+    covered = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
+    if not covered:
+        return None
+    first, last = covered[0], covered[-1]
+    exact = tokens[first].start == start and tokens[last].end == end
+    return Alignment(first, last + 1, exact)
+
+
+@dataclass(frozen=True)
+class SpanIssue:
+    """A span the token columns cannot carry exactly: `misaligned` (not on token boundaries;
+    its tokens are tagged anyway) or `overlapping` (nested in or crossing an earlier entity;
+    kept in `entities`, left out of `ner_tags`)."""
+
+    kind: str
+    layer: str
+    segment_id: str
+    start: int
+    end: int
+    text: str
+    label: str
+
+
+def bio_tags(
+    tokens: Sequence[Token], spans: Iterable[tuple[int, int, str]], segment_id: str = ""
+) -> tuple[list[str], list[SpanIssue]]:
+    """BIO tags for `tokens` from character spans (start, end, label).
+
+    A span off token boundaries tags the tokens it overlaps and is reported as `misaligned`;
+    a span overlapping one already tagged (outer, longer spans first) is reported as
+    `overlapping` and left out of the tags. Nothing becomes `O` silently.
+    """
+    tags = ["O"] * len(tokens)
+    issues: list[SpanIssue] = []
+    for start, end, label in sorted(spans, key=lambda s: (s[0], -s[1], s[2])):
+        where = _token_text(tokens, start, end)
+        at = align(tokens, start, end)
+        if at is None or not at.exact:
+            issues.append(SpanIssue("misaligned", "entities", segment_id, start, end, where, label))
+        if at is None:
+            continue
+        if any(tag != "O" for tag in tags[at.token_start : at.token_end]):
+            issues.append(
+                SpanIssue("overlapping", "entities", segment_id, start, end, where, label)
+            )
+            continue
+        tags[at.token_start] = f"B-{label}"
+        for i in range(at.token_start + 1, at.token_end):
+            tags[i] = f"I-{label}"
+    return tags, issues
+
+
+def spans_from_bio(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Decode BIO tags into (token_start, token_end exclusive, label); a stray `I-X` opens one."""
+    spans: list[tuple[int, int, str]] = []
+    start: int | None = None
+    label = ""
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, name = tag.partition("-")
+        if start is not None and (prefix != "I" or name != label):
+            spans.append((start, i, label))
+            start = None
+        if prefix == "B" or (prefix == "I" and start is None):
+            start, label = i, name
+    return spans
+
+
+def _token_text(tokens: Sequence[Token], start: int, end: int) -> str:
+    return "".join(t.text for t in tokens if t.start < end and t.end > start)
+
+
+# ---- splits ----------------------------------------------------------------------------------
+
+
+def parse_ratios(text: str) -> tuple[float, float, float]:
+    """`"0.8,0.1,0.1"` → (train, validation, test); raises PublishError when it is not that."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise PublishError(
+            f"--split-ratios {text!r}: give three numbers train,validation,test, e.g. 0.8,0.1,0.1."
+        )
+    return check_ratios(values)
+
+
+def check_ratios(ratios: Sequence[float]) -> tuple[float, float, float]:
+    if len(ratios) != 3 or any(r < 0 for r in ratios) or abs(sum(ratios) - 1) > 1e-6:
+        shown = ",".join(f"{r:g}" for r in ratios)
+        raise PublishError(
+            f"split ratios {shown}: need three non-negative numbers (train, validation, test) "
+            "that add up to 1, e.g. 0.8,0.1,0.1."
+        )
+    if ratios[0] == 0:
+        raise PublishError("split ratios: the train share must be more than 0.")
+    return (float(ratios[0]), float(ratios[1]), float(ratios[2]))
+
+
+def split_counts(n: int, ratios: Sequence[float]) -> tuple[int, int, int]:
+    """Documents per split: largest remainders, and at least one document in every split
+    whose ratio is above 0 (taken from the largest split)."""
+    exact = [n * r for r in ratios]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(3), key=lambda i: (-(exact[i] - counts[i]), i))
+    for i in by_remainder[: n - sum(counts)]:
+        counts[i] += 1
+    for i in range(3):
+        if ratios[i] > 0 and counts[i] == 0:
+            largest = max(range(3), key=lambda j: (counts[j], -j))
+            if counts[largest] > 1:
+                counts[largest] -= 1
+                counts[i] += 1
+    return (counts[0], counts[1], counts[2])
+
+
+def assign_splits(
+    document_ids: Iterable[str], seed: int = 42, ratios: Sequence[float] = DEFAULT_RATIOS
+) -> dict[str, str]:
+    """Document id → split. Deterministic from `seed`; every document in exactly one split;
+    fewer than MIN_DOCUMENTS_TO_SPLIT documents all go to `train`."""
+    docs = sorted(set(document_ids))
+    if len(docs) < MIN_DOCUMENTS_TO_SPLIT:
+        return dict.fromkeys(docs, "train")
+    random.Random(seed).shuffle(docs)
+    out: dict[str, str] = {}
+    at = 0
+    for split, count in zip(SPLITS, split_counts(len(docs), ratios), strict=True):
+        for doc in docs[at : at + count]:
+            out[doc] = split
+        at += count
+    return dict(sorted(out.items()))
+
+
+# ---- reading and checking the records ----------------------------------------------------------
+
+
+def _record_problems(raw: Any, layer: Layer, checker: Any, ontology: Ontology) -> list[str]:
+    """Every way `raw` breaks the layer's record schema or the ontology's rules."""
+    errors = sorted(checker.iter_errors(raw), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        return [
+            f"{'/'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors
+        ]
+    text: str = raw["text"]
+    problems: list[str] = []
+
+    def span(where: str, s: dict[str, Any]) -> None:
+        start, end = s["start"], s["end"]
+        if start >= end:
+            problems.append(f"{where}: start {start} is not before end {end}")
+        elif end > len(text):
+            problems.append(f"{where}/end: {end} is past the end of the text ({len(text)})")
+        elif text[start:end] != s["text"]:
+            problems.append(
+                f"{where}/text: {s['text']!r} is not text[{start}:{end}] ({text[start:end]!r})"
+            )
+
+    if layer is Layer.ENTITIES:
+        for i, e in enumerate(raw["entities"]):
+            span(f"entities/{i}", e)
+    elif layer is Layer.EVENTS:
+        for i, ev in enumerate(raw["events"]):
+            span(f"events/{i}/trigger", ev["trigger"])
+            allowed = ontology.roles_by_event[ev["type"]]
+            for j, arg in enumerate(ev["arguments"]):
+                span(f"events/{i}/arguments/{j}", arg)
+                if arg["role"] not in allowed:
+                    problems.append(
+                        f"events/{i}/arguments/{j}/role: {arg['role']!r} is not a role of "
+                        f"{ev['type']} ({', '.join(allowed)})"
+                    )
+    return problems
+
+
+def _iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
+    try:
+        yield from iter_jsonl(path)
+    except InvalidAnnotations as exc:
+        raise PublishError(f"{exc} Fix or re-import it; nothing was published.") from None
+
+
+@dataclass
+class _Problems:
+    first: str | None = None
+    count: int = 0
+    files: set[Path] = field(default_factory=set)
+
+    def add(self, path: Path, lineno: int, problems: list[str]) -> None:
+        if problems and self.first is None:
+            self.first = f"{path}:{lineno} {problems[0]}"
+        self.count += len(problems)
+        if problems:
+            self.files.add(path)
+
+    def raise_if_any(self) -> None:
+        if self.first is None:
+            return
+        more = f" (and {self.count - 1} more problems)" if self.count > 1 else ""
+        files = " ".join(str(p) for p in sorted(self.files))
+        raise PublishError(
+            f"{self.first}{more}. Fix the records (newsanno annotations validate {files} lists "
+            "them all); nothing was published."
+        )
+
+
+def _task_key(layer: str, segment_id: str, target: str | None) -> tuple[str, str, str]:
+    return (layer, segment_id, target or "")
+
+
+def _read_conflicts(path: Path) -> tuple[int, Counter[str], set[tuple[str, str, str]]]:
+    """How many unresolved tasks, per layer when the lines say, and their keys when they can."""
+    if not path.is_file():
+        return 0, Counter(), set()
+    total, per_layer, keys = 0, Counter[str](), set()
+    for _, raw in _iter_raw(path):
+        total += 1
+        if isinstance(raw, dict) and isinstance(raw.get("layer"), str):
+            per_layer[raw["layer"]] += 1
+            if isinstance(raw.get("segment_id"), str):
+                keys.add(_task_key(raw["layer"], raw["segment_id"], raw.get("target")))
+    return total, per_layer, keys
+
+
+@dataclass
+class _Scan:
+    """What the first pass learns: documents, counts for the card, problems."""
+
+    documents: set[str] = field(default_factory=set)
+    gold: Counter[str] = field(default_factory=Counter)
+    labels: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    roles: Counter[str] = field(default_factory=Counter)
+    stance: Counter[tuple[str, str]] = field(default_factory=Counter)
+    sentences: set[str] = field(default_factory=set)
+    records: Counter[str] = field(default_factory=Counter)
+    annotators: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    per_task: dict[str, Counter[tuple[str, str, str]]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    model_versions: set[str] = field(default_factory=set)
+    ground_truth: int = 0
+
+
+def _scan(
+    annotations_dir: Path,
+    ontology: Ontology,
+    conflict_keys: set[tuple[str, str, str]],
+) -> _Scan:
+    scan, problems = _Scan(), _Problems()
+    for layer in LAYERS:
+        checker = jsonschema.Draft202012Validator(ontology.record_schema(layer))
+        gold_path = annotations_dir / "gold" / f"{layer}.jsonl"
+        if gold_path.is_file():
+            for lineno, raw in _iter_raw(gold_path):
+                found = _record_problems(raw, layer, checker, ontology)
+                problems.add(gold_path, lineno, found)
+                if found:
+                    continue
+                r = Record.from_dict(raw)
+                if _task_key(layer, r.segment_id, r.target) in conflict_keys:
+                    continue
+                scan.documents.add(r.document_id)
+                scan.sentences.add(r.segment_id)
+                scan.gold[layer] += 1
+                if layer is Layer.ENTITIES:
+                    scan.labels[layer].update(e.label for e in r.entities)
+                elif layer is Layer.EVENTS:
+                    scan.labels[layer].update(e.type for e in r.events)
+                    scan.roles.update(a.role for e in r.events for a in e.arguments)
+                elif r.target is not None and r.label is not None:
+                    scan.labels[layer][r.label] += 1
+                    scan.stance[(r.target, r.label)] += 1
+        path = annotations_dir / f"{layer}.jsonl"
+        if path.is_file():
+            for lineno, raw in _iter_raw(path):
+                found = _record_problems(raw, layer, checker, ontology)
+                problems.add(path, lineno, found)
+                if found:
+                    continue
+                r = Record.from_dict(raw)
+                scan.documents.add(r.document_id)
+                scan.records[layer] += 1
+                scan.annotators[layer].add(r.annotator)
+                scan.per_task[layer][_task_key(layer, r.segment_id, r.target)] += 1
+                scan.ground_truth += r.ground_truth
+                if r.model_version:
+                    scan.model_versions.add(r.model_version)
+    problems.raise_if_any()
+    return scan
+
+
+# ---- rows --------------------------------------------------------------------------------------
+
+
+class _Rows:
+    """Builds each config's rows from records, with ClassLabel names turned into their ids."""
+
+    def __init__(self, ontology: Ontology) -> None:
+        def index(names: Sequence[str]) -> dict[str, int]:
+            return {name: i for i, name in enumerate(names)}
+
+        self.bio = index(ontology.bio_tags)
+        self.entity = index(ontology.entity_labels)
+        self.event = index(ontology.event_labels)
+        self.role = index(ontology.roles)
+        self.stance = index(ontology.stance_label_names)
+        self.issues: list[SpanIssue] = []  # the first MAX_LISTED of each kind
+        self.counts: Counter[str] = Counter()  # all of them
+        self.example: tuple[str, list[tuple[str, str]]] | None = None  # for the card
+
+    def _note(self, issues: Iterable[SpanIssue]) -> None:
+        for issue in issues:
+            self.counts[issue.kind] += 1
+            if self.counts[issue.kind] <= MAX_LISTED:
+                self.issues.append(issue)
+
+    def entities(self, r: Record) -> dict[str, Any]:
+        tokens = tokenize(r.text)
+        entities = sorted(r.entities, key=lambda e: (e.start, e.end, e.label, e.id))
+        tags, issues = bio_tags(tokens, ((e.start, e.end, e.label) for e in entities), r.segment_id)
+        self._note(issues)
+        if self.example is None and entities and len(tokens) <= 40:
+            self.example = (
+                r.segment_id,
+                [(t.text, tag) for t, tag in zip(tokens, tags, strict=True)],
+            )
+        return {
+            "id": r.segment_id,
+            "document_id": r.document_id,
+            "segment_id": r.segment_id,
+            "text": r.text,
+            "tokens": [t.text for t in tokens],
+            "ner_tags": [self.bio[t] for t in tags],
+            "entities": [
+                {
+                    "id": e.id,
+                    "start": e.start,
+                    "end": e.end,
+                    "text": e.text,
+                    "label": self.entity[e.label],
+                }
+                for e in entities
+            ],
+        }
+
+    def events(self, r: Record) -> dict[str, Any]:
+        tokens = tokenize(r.text)
+        events = []
+        for ev in sorted(r.events, key=lambda e: (e.trigger.start, e.trigger.end, e.type, e.id)):
+            t = ev.trigger
+            at = align(tokens, t.start, t.end)
+            if at is None or not at.exact:
+                where = _token_text(tokens, t.start, t.end)
+                self._note(
+                    [
+                        SpanIssue(
+                            "misaligned", "events", r.segment_id, t.start, t.end, where, ev.type
+                        )
+                    ]
+                )
+            args = sorted(ev.arguments, key=lambda a: (a.start, a.end, a.role, a.entity_type))
+            events.append(
+                {
+                    "id": ev.id,
+                    "type": self.event[ev.type],
+                    "trigger": {
+                        "start": t.start,
+                        "end": t.end,
+                        "text": t.text,
+                        "token_start": at.token_start if at else None,
+                        "token_end": at.token_end if at else None,
+                    },
+                    "arguments": [
+                        {
+                            "role": self.role[a.role],
+                            "start": a.start,
+                            "end": a.end,
+                            "text": a.text,
+                            "entity_type": self.entity[a.entity_type],
+                        }
+                        for a in args
+                    ],
+                }
+            )
+        return {
+            "id": r.segment_id,
+            "document_id": r.document_id,
+            "segment_id": r.segment_id,
+            "text": r.text,
+            "tokens": [t.text for t in tokens],
+            "events": events,
+        }
+
+    def stance_row(self, r: Record) -> dict[str, Any]:
+        return {
+            "id": f"{r.segment_id}#{r.target}",
+            "document_id": r.document_id,
+            "segment_id": r.segment_id,
+            "text": r.text,
+            "target": r.target,
+            "label": self.stance[r.label or ""],
+        }
+
+    @staticmethod
+    def annotation(r: Record, raw: dict[str, Any]) -> dict[str, Any]:
+        task = r.segment_id if r.target is None else f"{r.segment_id}#{r.target}"
+        return {
+            "id": f"{r.layer}/{task}/{r.annotator}/{r.annotation_id}",
+            "layer": str(r.layer),
+            "document_id": r.document_id,
+            "segment_id": r.segment_id,
+            "target": r.target,
+            "annotator": r.annotator,
+            "annotation_id": str(r.annotation_id),
+            "created_at": r.created_at,
+            "updated_at": r.updated_at,
+            "lead_time": r.lead_time,
+            "ground_truth": r.ground_truth,
+            "model_version": r.model_version,
+            "record": orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode(),
+        }
+
+
+class _ConfigWriter:
+    """One config's parquet files, opened per split on its first row, written in batches."""
+
+    def __init__(self, root: Path, config: str, features: Features, stack: ExitStack) -> None:
+        self.root, self.config, self.features, self.stack = root, config, features, stack
+        self.schema = features.arrow_schema
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.rows: Counter[str] = Counter()
+        self.nbytes: Counter[str] = Counter()
+
+    def path(self, split: str) -> Path:
+        return self.root / "data" / self.config / f"{split}-00000-of-00001.parquet"
+
+    def add(self, split: str, row: dict[str, Any]) -> None:
+        batch = self.pending[split]
+        batch.append(row)
+        if len(batch) >= BATCH_ROWS:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        batch = self.pending.pop(split, [])
+        if not batch:
+            return
+        if split not in self.writers:
+            path = self.path(split)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.writers[split] = self.stack.enter_context(pq.ParquetWriter(path, self.schema))
+        table = pa.Table.from_pylist(batch, schema=self.schema)
+        self.writers[split].write_table(table)
+        self.rows[split] += table.num_rows
+        self.nbytes[split] += table.nbytes
+
+    def close(self) -> None:
+        for split in list(self.pending):
+            self._flush(split)
+        for writer in self.writers.values():
+            writer.close()
+
+    def info(self) -> DatasetInfo | None:
+        if not self.rows:
+            return None
+        splits = SplitDict()
+        for split in SPLITS:
+            if self.rows[split]:
+                splits.add(
+                    SplitInfo(
+                        name=split, num_bytes=self.nbytes[split], num_examples=self.rows[split]
+                    )
+                )
+        return DatasetInfo(
+            features=self.features,
+            splits=splits,
+            config_name=self.config,
+            download_size=sum(self.path(s).stat().st_size for s in self.rows),
+            dataset_size=sum(self.nbytes.values()),
+        )
+
+
+# ---- publish -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PublishSummary:
+    out: Path
+    rows: dict[str, dict[str, int]]  # config → split → rows (configs/splits with rows only)
+    documents: dict[str, int]  # split → documents
+    misaligned_spans: int
+    overlapping_entities: int
+    conflicts: int
+    adjudicated: bool = False
+    pushed_to: str | None = None
+
+    @property
+    def splits(self) -> list[str]:
+        return [s for s in SPLITS if self.documents.get(s)]
+
+    def table_rows(self) -> list[list[str]]:
+        """Config × split row counts, for the CLI's summary table."""
+        return [
+            [config, *(str(self.rows[config].get(s, 0)) for s in self.splits)]
+            for config in CONFIGS
+            if config in self.rows
+        ]
+
+    def notes(self) -> list[tuple[str, str]]:
+        return [
+            ("documents", ", ".join(f"{s} {self.documents[s]}" for s in self.splits)),
+            ("spans off token boundaries", str(self.misaligned_spans)),
+            ("overlapping entities left out of ner_tags", str(self.overlapping_entities)),
+            ("unresolved conflicts left out", str(self.conflicts)),
+        ]
+
+
+def _ensure_gold(annotations_dir: Path) -> bool:
+    """Run the adjudication when gold is missing or older than the records; True if it ran."""
+    if not any((annotations_dir / f"{layer}.jsonl").is_file() for layer in LAYERS):
+        return False
+    try:
+        from . import adjudicate as adjudication
+    except ImportError:  # adjudicate.py has not landed: publish the gold that is there
+        return False
+    has_gold = any((annotations_dir / "gold" / f"{layer}.jsonl").is_file() for layer in LAYERS)
+    if has_gold and not adjudication.gold_is_stale(annotations_dir):
+        return False
+    adjudication.adjudicate(annotations_dir)
+    return True
+
+
+def _agreement(annotations_dir: Path, scan: _Scan) -> dict[str, Any] | None:
+    if not scan.records:
+        return None
+    try:
+        from .agreement import load_and_measure
+    except ImportError:  # agreement.py has not landed
+        return None
+    report: dict[str, Any] = load_and_measure(annotations_dir).to_dict()
+    return report
+
+
+def _seed_metadata(seeds_dir: Path | None, documents: Iterable[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for doc in sorted(documents):
+        path = seeds_dir / f"{doc}.json" if seeds_dir else None
+        if path is None or not path.is_file():
+            out[doc] = {}
+            continue
+        try:
+            meta = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise PublishError(f"{path}: not valid JSON ({exc}). Fix the metadata file.") from None
+        out[doc] = meta if isinstance(meta, dict) else {}
+    return out
+
+
+def publish(
+    annotations_dir: Path,
+    out: Path,
+    ontology: Ontology,
+    *,
+    seeds_dir: Path | None = None,
+    seed: int = 42,
+    ratios: Sequence[float] = DEFAULT_RATIOS,
+    repo_id: str | None = None,
+) -> PublishSummary:
+    """Write the gold records of `annotations_dir` as a Hub dataset repo folder at `out`.
+
+    Runs the adjudication first when gold is missing or stale. Writes into a temp folder and
+    swaps it into `out` only when everything is written: on any error `out` stays as it was.
+    `repo_id` only changes how the card's loading examples name the dataset.
+    """
+    annotations_dir, out = Path(annotations_dir), Path(out)
+    ratios = check_ratios(ratios)
+    if not annotations_dir.is_dir():
+        raise PublishError(
+            f"{annotations_dir}: no such folder. Import annotations first "
+            "(newsanno annotations import), or pass --annotations DIR."
+        )
+    adjudicated = _ensure_gold(annotations_dir)
+    conflicts, conflicts_by_layer, conflict_keys = _read_conflicts(
+        annotations_dir / "conflicts.jsonl"
+    )
+    scan = _scan(annotations_dir, ontology, conflict_keys)
+    if not sum(scan.gold.values()):
+        raise PublishError(_nothing_to_publish(annotations_dir, scan, conflicts))
+
+    split_of = assign_splits(scan.documents, seed, ratios)
+    rows = _Rows(ontology)
+    infos: dict[str, DatasetInfo] = {}
+    with atomic_dir(out) as tmp:
+        with ExitStack() as stack:
+            writers = {c: _ConfigWriter(tmp, c, features_for(ontology, c), stack) for c in CONFIGS}
+            for layer in LAYERS:
+                gold_path = annotations_dir / "gold" / f"{layer}.jsonl"
+                if gold_path.is_file():
+                    for _, raw in _iter_raw(gold_path):
+                        r = Record.from_dict(raw)
+                        if _task_key(layer, r.segment_id, r.target) in conflict_keys:
+                            continue
+                        split = split_of[r.document_id]
+                        if layer is Layer.ENTITIES:
+                            writers["entities"].add(split, rows.entities(r))
+                        elif layer is Layer.EVENTS:
+                            writers["events"].add(split, rows.events(r))
+                        else:
+                            writers["stance"].add(split, rows.stance_row(r))
+            for layer in LAYERS:
+                path = annotations_dir / f"{layer}.jsonl"
+                if path.is_file():
+                    for _, raw in _iter_raw(path):
+                        r = Record.from_dict(raw)
+                        writers["annotations"].add(split_of[r.document_id], rows.annotation(r, raw))
+            for writer in writers.values():
+                writer.close()
+            for config, writer in writers.items():
+                info = writer.info()
+                if info is not None:
+                    infos[config] = info
+        agreement = _agreement(annotations_dir, scan)
+        card = render_card(
+            ontology=ontology,
+            infos=infos,
+            scan=scan,
+            split_of=split_of,
+            seed=seed,
+            ratios=ratios,
+            sources=_seed_metadata(seeds_dir, scan.documents),
+            agreement=agreement,
+            issues=rows.issues,
+            issue_counts=rows.counts,
+            conflicts=conflicts,
+            conflicts_by_layer=conflicts_by_layer,
+            repo=repo_id or out.name,
+            example=rows.example,
+        )
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+    documents = Counter(split_of.values())
+    return PublishSummary(
+        out=out,
+        rows={
+            c: {s: info.splits[s].num_examples for s in info.splits} for c, info in infos.items()
+        },
+        documents={s: documents[s] for s in SPLITS if documents[s]},
+        misaligned_spans=rows.counts["misaligned"],
+        overlapping_entities=rows.counts["overlapping"],
+        conflicts=conflicts,
+        adjudicated=adjudicated,
+    )
+
+
+def _nothing_to_publish(annotations_dir: Path, scan: _Scan, conflicts: int) -> str:
+    if conflicts:
+        return (
+            f"nothing to publish: every task in {annotations_dir} is an unresolved conflict "
+            f"({conflicts}). Resolve them (newsanno review create) and adjudicate again."
+        )
+    if scan.records:
+        return (
+            f"nothing to publish: no gold records in {annotations_dir / 'gold'}. "
+            "Run 'newsanno annotations adjudicate' first."
+        )
+    return (
+        f"nothing to publish: {annotations_dir} has no annotation records. "
+        "Import them first (newsanno annotations import)."
+    )
+
+
+# ---- the Hub --------------------------------------------------------------------------------
+
+
+def push_to_hub(folder: Path, repo_id: str, private: bool = False, api: Any = None) -> str:
+    """Upload a published folder as it is to the Hub dataset repo `repo_id`; returns its URL.
+
+    The token comes from HF_TOKEN or `hf auth login`, as huggingface_hub finds it. Files under
+    data/ that the folder no longer has are deleted from the repo in the same commit.
+    """
+    folder = Path(folder)
+    if not (folder / "README.md").is_file():
+        raise PublishError(
+            f"{folder}: no dataset card (README.md). Run 'newsanno dataset publish'."
+        )
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi()
+    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
+
+    try:
+        url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        if private:  # create_repo ignores `private` for a repo that already exists
+            api.update_repo_settings(repo_id, private=True, repo_type="dataset")
+        api.upload_folder(
+            repo_id=repo_id,
+            repo_type="dataset",
+            folder_path=str(folder),
+            commit_message="Publish the dataset with newsanno",
+            delete_patterns=["data/**"],
+        )
+    except LocalTokenNotFoundError:
+        raise PublishError(
+            "no Hugging Face token: set HF_TOKEN or run 'hf auth login', then push again."
+        ) from None
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise PublishError(
+            f"the Hub refused the upload to {repo_id} (HTTP {status}). Check the repo id and that "
+            "your token (HF_TOKEN or 'hf auth login') may write to it."
+        ) from None
+    return str(url)
+
+
+# ---- the card --------------------------------------------------------------------------------
+
+_LICENSE_ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+_SIZES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def _figure(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _card_data(
+    ontology: Ontology,
+    infos: dict[str, DatasetInfo],
+    sources: dict[str, dict[str, Any]],
+) -> DatasetCardData:
+    licences = {str(m.get("license", "")) for m in sources.values()}
+    licence = next(iter(licences)) if len(licences) == 1 else ""
+    extra: dict[str, Any] = {}
+    if not _LICENSE_ID.match(licence):
+        licence = "other"
+        extra = {"license_name": "per-source"}  # the card's Licensing section quotes each
+    languages = sorted({str(m.get("language") or "en") for m in sources.values()}) or ["en"]
+    gold = sum(i.splits.total_num_examples for c, i in infos.items() if c != "annotations")
+    size = next((label for limit, label in _SIZES if gold < limit), "n>1M")
+    default = DEFAULT_CONFIG if DEFAULT_CONFIG in infos else next(iter(infos))
+    configs = []
+    for config, info in infos.items():
+        entry: dict[str, Any] = {"config_name": config}
+        if config == default:
+            entry["default"] = True
+        entry["data_files"] = [
+            {"split": split, "path": f"data/{config}/{split}-*.parquet"} for split in info.splits
+        ]
+        configs.append(entry)
+    card_data = DatasetCardData(
+        pretty_name=f"{ontology.name}: entities, events and stance in news",
+        license=licence,
+        **extra,
+        language=languages,
+        multilinguality="monolingual" if len(languages) == 1 else "multilingual",
+        annotations_creators=["expert-generated"],
+        language_creators=["found"],
+        source_datasets=["original"],
+        size_categories=[size],
+        task_categories=["token-classification", "text-classification"],
+        task_ids=["named-entity-recognition", "multi-class-classification"],
+        tags=["event-extraction", "stance-detection", "news", "newsanno"],
+        configs=configs,
+    )
+    DatasetInfosDict(infos).to_dataset_card_data(card_data)
+    return card_data
+
+
+def render_card(
+    *,
+    ontology: Ontology,
+    infos: dict[str, DatasetInfo],
+    scan: _Scan,
+    split_of: dict[str, str],
+    seed: int,
+    ratios: Sequence[float],
+    sources: dict[str, dict[str, Any]],
+    agreement: dict[str, Any] | None,
+    issues: Sequence[SpanIssue],
+    issue_counts: Counter[str],
+    conflicts: int,
+    conflicts_by_layer: Counter[str],
+    repo: str,
+    example: tuple[str, list[tuple[str, str]]] | None = None,
+) -> str:
+    """The dataset card: YAML front matter from the Features written, then the prose."""
+    card_data = _card_data(ontology, infos, sources)
+    n_docs = len(split_of)
+    rows = {c: i.splits.total_num_examples for c, i in infos.items()}
+    title = f"# {ontology.name}: entities, events and stance in news"
+    summary = (
+        f"Sentences from {_plural(n_docs, 'news article')}, annotated with named entities, "
+        "events with their arguments, and the stance each sentence takes toward a set of "
+        "targets, with newsanno and Label Studio: "
+        f"{_plural(len(scan.sentences), 'sentence')} ({rows.get('entities', 0)} in `entities`, "
+        f"{rows.get('events', 0)} in `events`), "
+        f"{_plural(rows.get('stance', 0), '(sentence, target) judgement')} in `stance`, and "
+        f"{_plural(rows.get('annotations', 0), 'per-annotator record')} in `annotations`. "
+        f"Every label comes from the ontology {ontology.name} {ontology.version}."
+    )
+
+    parts = [title, summary]
+    parts.append(_loading_section(infos, repo))
+    parts.append(_example_section(example))
+    parts.append(_configs_section(ontology, infos))
+    parts.append(_splits_section(infos, split_of, seed, ratios))
+    parts.append(_sources_section(sources))
+    parts.append(_ontology_section(ontology))
+    parts.append(_making_section(scan))
+    parts.append(_policy_section(scan, conflicts, conflicts_by_layer))
+    parts.append(_counts_section(ontology, scan))
+    parts.append(_agreement_section(agreement, scan))
+    parts.append(_limits_section(scan, n_docs, issues, issue_counts, conflicts))
+    parts.append(_licensing_section(sources))
+    body = "\n\n".join(p.strip() for p in parts if p.strip()) + "\n"
+    card = DatasetCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
+    return str(card)
+
+
+def _loading_section(infos: dict[str, DatasetInfo], repo: str) -> str:
+    lines = ["## How to load it", "", "```python", "from datasets import load_dataset", ""]
+    for config in infos:
+        lines.append(f'{config} = load_dataset("{repo}", "{config}")')
+    lines += [
+        "```",
+        "",
+        f'`"{repo}"` is the Hub repository id, or the path of this folder for a local copy '
+        "(it loads offline). ClassLabel columns hold integers; "
+        '`ds["train"].features["ner_tags"].feature.int2str(tag)` gives the name, and for a label '
+        'inside a list of structs use `features["entities"].feature["label"]`.',
+    ]
+    return "\n".join(lines)
+
+
+def _example_section(example: tuple[str, list[tuple[str, str]]] | None) -> str:
+    if example is None:
+        return ""
+    segment_id, tagged = example
+    shown = " ".join(tok if tag == "O" else f"{tok}/{tag}" for tok, tag in tagged)
+    return (
+        f"## An example\n\nThe tokens of `{segment_id}` in the `entities` config, with their "
+        f"`ner_tags` where they are not `O`:\n\n```text\n{shown}\n```"
+    )
+
+
+def _configs_section(ontology: Ontology, infos: dict[str, DatasetInfo]) -> str:
+    described = {
+        "entities": (
+            "One row per sentence. `tokens` come from spaCy's rule-based English tokenizer (the "
+            "one that split the sentences); `ner_tags` are BIO tags, one per token "
+            f"(`{ontology.bio_tags[0]}`, `{ontology.bio_tags[1]}`, `{ontology.bio_tags[2]}`, …, "
+            "the conll2003 layout that `transformers` token classification reads). `entities` "
+            "lists the character spans `{id, start, end, text, label}`: `end` is exclusive and "
+            "offsets count code points of `text`, so `text[start:end] == entity.text`."
+        ),
+        "events": (
+            "One row per sentence, with its `tokens`. `events` lists `{id, type, trigger: {start, "
+            "end, text, token_start, token_end}, arguments: [{role, start, end, text, "
+            "entity_type}]}`. Every end is exclusive, `token_end` included: the trigger is "
+            "`tokens[token_start:token_end]`. `type`, `role` and `entity_type` are ClassLabels."
+        ),
+        "stance": (
+            "One row per (sentence, target) where the sentence names the target or one of its "
+            "aliases: `target` is the target's name, `label` the stance the sentence expresses "
+            "toward it."
+        ),
+        "annotations": (
+            "The raw layer: one row per (task, annotator), including tasks left out of the gold "
+            "configs. `annotator` is a stable pseudonym (`annotator-3`), never an e-mail; "
+            "`created_at`, `updated_at` and `lead_time` (seconds) come from Label Studio; "
+            "`model_version` names the pre-annotation the annotator started from (empty when "
+            "none); `record` is the record as it was imported, a JSON string because the three "
+            "layers have different shapes (`json.loads(row['record'])`)."
+        ),
+    }
+    lines = ["## Configs", ""]
+    for config in CONFIGS:
+        if config not in infos:
+            lines.append(f"- `{config}`: no rows in this release, so the config is not included.")
+            continue
+        default = " (default)" if config == DEFAULT_CONFIG else ""
+        columns = ", ".join(f"`{c}`" for c in infos[config].features or {})
+        lines.append(f"- `{config}`{default}: {columns}. {described[config]}")
+    return "\n".join(lines)
+
+
+def _splits_section(
+    infos: dict[str, DatasetInfo], split_of: dict[str, str], seed: int, ratios: Sequence[float]
+) -> str:
+    docs = Counter(split_of.values())
+    splits = [s for s in SPLITS if docs[s]]
+    lines = ["## Splits", ""]
+    if len(split_of) < MIN_DOCUMENTS_TO_SPLIT:
+        lines.append(
+            f"This release has {_plural(len(split_of), 'document')}, fewer than "
+            f"{MIN_DOCUMENTS_TO_SPLIT}, so everything is in `train`: there is no "
+            "validation or test split. Sentences of one article are not independent, so if you "
+            "hold some out, hold out whole documents (`document_id`)."
+        )
+    else:
+        shown = "/".join(f"{r:g}" for r in ratios)
+        lines.append(
+            f"Split by document, so no article is in two splits: the document ids are shuffled "
+            f"with seed {seed} and cut {shown} (train/validation/test). Every config uses the "
+            "same assignment."
+        )
+    lines += [
+        "",
+        _md_table(
+            ["config", *splits],
+            [
+                [c, *(info.splits[s].num_examples if s in info.splits else 0 for s in splits)]
+                for c, info in infos.items()
+            ]
+            + [["documents", *(docs[s] for s in splits)]],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _sources_section(sources: dict[str, dict[str, Any]]) -> str:
+    rows = []
+    for doc, meta in sources.items():
+        rows.append(
+            [
+                f"`{doc}`",
+                meta.get("title") or "",
+                meta.get("source") or "",
+                meta.get("published") or "",
+                meta.get("url") or "not recorded",
+            ]
+        )
+    lines = [
+        "## Sources",
+        "",
+        _md_table(["document_id", "title", "source", "published", "url"], rows),
+    ]
+    notes = [(doc, m["notes"]) for doc, m in sources.items() if m.get("notes")]
+    if notes:
+        lines.append("")
+        lines += [f"- `{doc}`: {note}" for doc, note in notes]
+    if not any(sources.values()):
+        lines += [
+            "",
+            "No seed metadata (`seeds/<document_id>.json`) was found for these documents.",
+        ]
+    return "\n".join(lines)
+
+
+def _ontology_section(ontology: Ontology) -> str:
+    lines = [
+        "## The ontology",
+        "",
+        f"{ontology.name} {ontology.version}: one file is the source of every label set here "
+        "(ClassLabel names, the Label Studio configs, the JSON Schemas records are checked "
+        "against).",
+        "",
+        "### Entity types",
+        "",
+        _md_table(
+            ["label", "description"], [[e.name, e.description] for e in ontology.entity_types]
+        ),
+        "",
+        "### Event types and their roles",
+        "",
+        _md_table(
+            ["type", "roles", "description"],
+            [[e.name, ", ".join(e.roles), e.description] for e in ontology.event_types],
+        ),
+        "",
+        "### Stance",
+        "",
+        ontology.stance_description,
+        "",
+        _md_table(
+            ["label", "description"], [[s.name, s.description] for s in ontology.stance_labels]
+        ),
+        "",
+        _md_table(
+            ["target", "aliases"],
+            [[t.name, ", ".join(t.aliases)] for t in ontology.stance_targets],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _making_section(scan: _Scan) -> str:
+    versions = ", ".join(f"`{v}`" for v in sorted(scan.model_versions))
+    prelabel = (
+        f" Entity tasks came pre-annotated by a gazetteer with date rules ({versions}); the "
+        "`annotations` config says, per record, whether the annotator started from it."
+        if versions
+        else " Entity tasks came pre-annotated by a gazetteer with date rules."
+    )
+    return (
+        "## How the tasks were made\n\n"
+        "Each article was split into sentences by spaCy's rule-based English sentencizer, with "
+        "exact character offsets into the article file. Page furniture (the page-title line, "
+        'video widgets, repeated lines) was dropped and a dateline such as "(CNN)" cut off the '
+        "first sentence; photo captions were kept. Each sentence became one entities task and "
+        "one events task; each (sentence, target) where the sentence names a stance target or "
+        "one of its aliases became a stance task." + prelabel + " `segment_id` is "
+        "`<document_id>:<start>-<end>`, the sentence's character offsets in the article."
+    )
+
+
+def _policy_section(scan: _Scan, conflicts: int, conflicts_by_layer: Counter[str]) -> str:
+    lines = ["## Annotation and adjudication", ""]
+    if scan.records:
+        annotators = set().union(*scan.annotators.values())
+        rows = []
+        for layer in LAYERS:
+            tasks = scan.per_task[layer]
+            rows.append(
+                [
+                    layer,
+                    scan.records[layer],
+                    len(scan.annotators[layer]),
+                    len(tasks),
+                    sum(1 for n in tasks.values() if n >= 2),
+                ]
+            )
+        lines += [
+            f"Annotators labelled the tasks in Label Studio following the ontology's descriptions; "
+            f"{_plural(len(annotators), 'annotator')} took part, known here by pseudonym.",
+            "",
+            _md_table(
+                ["layer", "records", "annotators", "tasks", "tasks with ≥2 annotators"], rows
+            ),
+            "",
+        ]
+    else:
+        lines += ["The per-annotator records were not available to this release.", ""]
+    lines.append(
+        "Gold was made with newsanno's `majority` policy: an annotation marked as ground truth "
+        "in Label Studio (a reviewer's) wins; otherwise a span, event, argument or stance label "
+        "is gold when more than half of the task's annotators gave it; a task with a single "
+        "annotator is taken as it is; a stance tie is a conflict, not a coin toss."
+    )
+    if scan.ground_truth:
+        lines.append(
+            f"{_plural(scan.ground_truth, 'record was', 'records were')} marked as ground truth."
+        )
+    by_layer = ", ".join(f"{layer} {n}" for layer, n in sorted(conflicts_by_layer.items()))
+    lines += [
+        "",
+        f"**Unresolved conflicts left out of the gold configs: {conflicts}**"
+        + (f" ({by_layer})." if by_layer else "."),
+    ]
+    if conflicts:
+        lines.append(
+            "Their annotators' versions are in the `annotations` config; they come back into "
+            "gold once a reviewer resolves them."
+        )
+    return "\n".join(lines)
+
+
+def _counts_section(ontology: Ontology, scan: _Scan) -> str:
+    ents, evs = scan.labels[Layer.ENTITIES], scan.labels[Layer.EVENTS]
+    lines = [
+        "## Label counts (gold)",
+        "",
+        "### Entities",
+        "",
+        _md_table(["label", "spans"], [[n, ents[n]] for n in ontology.entity_labels]),
+        "",
+        "### Events",
+        "",
+        _md_table(["type", "events"], [[n, evs[n]] for n in ontology.event_labels]),
+        "",
+        _md_table(["role", "arguments"], [[n, scan.roles[n]] for n in ontology.roles]),
+        "",
+        "### Stance",
+        "",
+        _md_table(
+            ["target", *ontology.stance_label_names],
+            [
+                [t, *(scan.stance[(t, label)] for label in ontology.stance_label_names)]
+                for t in ontology.target_names
+            ],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _agreement_section(agreement: dict[str, Any] | None, scan: _Scan) -> str:
+    lines = ["## Agreement", ""]
+    if agreement is None:
+        why = (
+            "the per-annotator records were not available"
+            if not scan.records
+            else "it was not measured for this release"
+        )
+        lines.append(f"No agreement figures: {why}.")
+        return "\n".join(lines)
+    metrics = {
+        "stance": [
+            ("krippendorff_alpha", "Krippendorff's alpha (nominal)"),
+            ("cohen_kappa", "Cohen's kappa (mean over annotator pairs)"),
+            ("percent_agreement", "percent agreement"),
+        ],
+        "entities": [
+            ("span_f1", "span F1, exact (start, end, label)"),
+            ("relaxed_f1", "span F1, overlapping spans with the same label"),
+        ],
+        "events": [
+            ("trigger_f1", "trigger F1 (span and type)"),
+            ("argument_f1", "argument F1 (role and span, under shared triggers)"),
+        ],
+    }
+    rows = []
+    for layer, names in metrics.items():
+        figures = agreement.get(layer) or {}
+        reasons = figures.get("reason") or {}
+        for key, label in names:
+            value = _figure(figures.get(key))
+            if figures.get(key) is None and reasons.get(key):
+                value = f"n/a ({reasons[key]})"
+            rows.append([layer, label, value, figures.get("items", 0)])
+    lines += [
+        "Measured with `newsanno annotations agreement` over the tasks that two or more "
+        "annotators labelled (`items`), before adjudication; F1 is micro-averaged over every "
+        "pair of annotators on a task. n/a: the figure is undefined here, for the reason given.",
+        "",
+        _md_table(["layer", "measure", "value", "items"], rows),
+    ]
+    return "\n".join(lines)
+
+
+def _limits_section(
+    scan: _Scan,
+    n_docs: int,
+    issues: Sequence[SpanIssue],
+    issue_counts: Counter[str],
+    conflicts: int,
+) -> str:
+    misaligned, overlapping = issue_counts["misaligned"], issue_counts["overlapping"]
+    lines = ["## Known limits", ""]
+    if n_docs < MIN_DOCUMENTS_TO_SPLIT:
+        lines.append(
+            f"- Small: {_plural(n_docs, 'article')}, {_plural(len(scan.sentences), 'sentence')}. "
+            "Good for trying a pipeline, testing tools and reading what careful annotation of "
+            "this ontology looks like; too small to train or to evaluate a model on by itself."
+        )
+    if n_docs == 1:
+        lines.append("- One article: one outlet, one story, one writing style.")
+    lines += [
+        f"- **Spans off token boundaries: {misaligned}.** Such a span's `ner_tags` (or its "
+        "trigger's `token_start`/`token_end`) cover every token it overlaps, so the tokens say "
+        "a little more than the span; its character offsets are exact.",
+        f"- **Entities overlapping another entity: {overlapping}.** BIO cannot nest, so the "
+        "outer (longer, earlier) span is tagged and the inner one is only in `entities`.",
+        f"- Unresolved conflicts left out of the gold configs: {conflicts}.",
+        "- Event arguments carry character offsets only (no token offsets).",
+        "- Stance is the stance the sentence expresses toward the target, whoever is speaking "
+        "(a quoted minister's view counts), judged one sentence at a time with its neighbours "
+        "as context.",
+    ]
+    listed = [i for i in issues if i.kind == "misaligned"]
+    if listed:
+        more = misaligned - len(listed)
+        lines += [
+            "",
+            "Spans off token boundaries" + (f" (the first {len(listed)})" if more else "") + ":",
+            "",
+            _md_table(
+                ["layer", "segment_id", "start", "end", "label", "tokens it covers"],
+                [[i.layer, i.segment_id, i.start, i.end, i.label, i.text] for i in listed],
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def _licensing_section(sources: dict[str, dict[str, Any]]) -> str:
+    statements = sorted({str(m["license"]) for m in sources.values() if m.get("license")})
+    lines = ["## Licensing", ""]
+    if statements:
+        lines += [f"- {s}" for s in statements]
+    else:
+        lines.append("The sources' licences were not recorded; check them before reusing the text.")
+    return "\n".join(lines)
