@@ -12,7 +12,8 @@ Per sentence (found by an unambiguous prefix of its text):
 
 Run it from the repository root; it rewrites `seeds/<stem>.annotations.jsonl`:
 
-    .venv/bin/python scripts/seed_gold.py
+    .venv/bin/python scripts/seed_gold.py          # writes the file
+    .venv/bin/python scripts/seed_gold.py --show   # prints each sentence, spans bracketed
 """
 
 from __future__ import annotations
@@ -576,7 +577,9 @@ def build_records(ontology: Ontology | None = None) -> list[Record]:
 def validate(record: Record, ontology: Ontology) -> None:
     """The record schema, text slices, and role-per-event-type: what import checks, too."""
     raw = record.to_dict()
-    errors = list(jsonschema.Draft202012Validator(ontology.record_schema(record.layer)).iter_errors(raw))
+    errors = list(
+        jsonschema.Draft202012Validator(ontology.record_schema(record.layer)).iter_errors(raw)
+    )
     if errors:
         raise GoldError(f"{record.segment_id} {record.layer}: {errors[0].message}")
     text = record.text
@@ -596,12 +599,38 @@ def render(records: Sequence[Record]) -> bytes:
     return b"".join(dumps_line(r.to_dict()) for r in records)
 
 
-def main() -> int:
+def show(records: Sequence[Record]) -> str:
+    """Each sentence with its entity spans bracketed, its events and stance: for reviewing."""
+    lines = []
+    by_segment: dict[str, list[Record]] = {}
+    for r in records:
+        by_segment.setdefault(r.segment_id, []).append(r)
+    for segment_id in sorted(by_segment, key=lambda s: record_sort_key(by_segment[s][0])):
+        group = by_segment[segment_id]
+        text = group[0].text
+        marked = text
+        for r in group:
+            for e in sorted(r.entities, key=lambda e: -e.start):
+                marked = f"{marked[: e.start]}[{marked[e.start : e.end]}]{e.label}{marked[e.end :]}"
+        lines.append(f"\n{segment_id}\n  {marked}")
+        for r in group:
+            for ev in r.events:
+                args = ", ".join(f"{a.role}={a.text!r}/{a.entity_type}" for a in ev.arguments)
+                lines.append(f"  {ev.type} <{ev.trigger.text}> {args}")
+            if r.layer is Layer.STANCE:
+                lines.append(f"  stance {r.target}: {r.label}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] = ()) -> int:
     try:
         records = build_records()
     except GoldError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    if "--show" in argv:
+        print(show(records))
+        return 0
     write_atomic(OUTPUT, render(records))
     counts = {str(layer): sum(r.layer is layer for r in records) for layer in LAYERS}
     print(f"{OUTPUT.relative_to(ROOT)}: {counts}")
@@ -609,4 +638,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
