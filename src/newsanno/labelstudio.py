@@ -198,7 +198,7 @@ class Client:
     # -- projects
 
     def project_url(self, project_id: int) -> str:
-        return f"{self.url}/projects/{project_id}/data"
+        return f"{self.url}/projects/{project_id}"
 
     def validate_config(self, label_config: str, source: str = "labeling config") -> None:
         """Ask the server whether a labeling config is valid, without a project."""
