@@ -35,6 +35,8 @@ from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from .adjudicate import CONFLICTS_FILE, GOLD, adjudicate, gold_is_stale
+from .agreement import load_and_measure
 from .errors import InvalidAnnotations, PublishError
 from .layers import LAYERS, Layer
 from .ontology import Ontology
@@ -353,7 +355,7 @@ class _Problems:
     def raise_if_any(self) -> None:
         if self.first is None:
             return
-        more = f" (and {self.count - 1} more problems)" if self.count > 1 else ""
+        more = f" (and {_plural(self.count - 1, 'more problem')})" if self.count > 1 else ""
         files = " ".join(str(p) for p in sorted(self.files))
         raise PublishError(
             f"{self.first}{more}. Fix the records (newsanno annotations validate {files} lists "
@@ -398,52 +400,63 @@ class _Scan:
     ground_truth: int = 0
 
 
-def _scan(
+def _scan_records(annotations_dir: Path, ontology: Ontology, scan: _Scan) -> None:
+    """Check every per-annotator record (before adjudication reads them) and count them."""
+    problems = _Problems()
+    for layer in LAYERS:
+        path = annotations_dir / f"{layer}.jsonl"
+        if not path.is_file():
+            continue
+        checker = jsonschema.Draft202012Validator(ontology.record_schema(layer))
+        for lineno, raw in _iter_raw(path):
+            found = _record_problems(raw, layer, checker, ontology)
+            problems.add(path, lineno, found)
+            if found:
+                continue
+            r = Record.from_dict(raw)
+            scan.documents.add(r.document_id)
+            scan.records[layer] += 1
+            scan.annotators[layer].add(r.annotator)
+            scan.per_task[layer][_task_key(layer, r.segment_id, r.target)] += 1
+            scan.ground_truth += r.ground_truth
+            if r.model_version:
+                scan.model_versions.add(r.model_version)
+    problems.raise_if_any()
+
+
+def _scan_gold(
     annotations_dir: Path,
     ontology: Ontology,
     conflict_keys: set[tuple[str, str, str]],
-) -> _Scan:
-    scan, problems = _Scan(), _Problems()
+    scan: _Scan,
+) -> None:
+    """Check every gold record and count what the card reports."""
+    problems = _Problems()
     for layer in LAYERS:
+        path = annotations_dir / GOLD / f"{layer}.jsonl"
+        if not path.is_file():
+            continue
         checker = jsonschema.Draft202012Validator(ontology.record_schema(layer))
-        gold_path = annotations_dir / "gold" / f"{layer}.jsonl"
-        if gold_path.is_file():
-            for lineno, raw in _iter_raw(gold_path):
-                found = _record_problems(raw, layer, checker, ontology)
-                problems.add(gold_path, lineno, found)
-                if found:
-                    continue
-                r = Record.from_dict(raw)
-                if _task_key(layer, r.segment_id, r.target) in conflict_keys:
-                    continue
-                scan.documents.add(r.document_id)
-                scan.sentences.add(r.segment_id)
-                scan.gold[layer] += 1
-                if layer is Layer.ENTITIES:
-                    scan.labels[layer].update(e.label for e in r.entities)
-                elif layer is Layer.EVENTS:
-                    scan.labels[layer].update(e.type for e in r.events)
-                    scan.roles.update(a.role for e in r.events for a in e.arguments)
-                elif r.target is not None and r.label is not None:
-                    scan.labels[layer][r.label] += 1
-                    scan.stance[(r.target, r.label)] += 1
-        path = annotations_dir / f"{layer}.jsonl"
-        if path.is_file():
-            for lineno, raw in _iter_raw(path):
-                found = _record_problems(raw, layer, checker, ontology)
-                problems.add(path, lineno, found)
-                if found:
-                    continue
-                r = Record.from_dict(raw)
-                scan.documents.add(r.document_id)
-                scan.records[layer] += 1
-                scan.annotators[layer].add(r.annotator)
-                scan.per_task[layer][_task_key(layer, r.segment_id, r.target)] += 1
-                scan.ground_truth += r.ground_truth
-                if r.model_version:
-                    scan.model_versions.add(r.model_version)
+        for lineno, raw in _iter_raw(path):
+            found = _record_problems(raw, layer, checker, ontology)
+            problems.add(path, lineno, found)
+            if found:
+                continue
+            r = Record.from_dict(raw)
+            if _task_key(layer, r.segment_id, r.target) in conflict_keys:
+                continue
+            scan.documents.add(r.document_id)
+            scan.sentences.add(r.segment_id)
+            scan.gold[layer] += 1
+            if layer is Layer.ENTITIES:
+                scan.labels[layer].update(e.label for e in r.entities)
+            elif layer is Layer.EVENTS:
+                scan.labels[layer].update(e.type for e in r.events)
+                scan.roles.update(a.role for e in r.events for a in e.arguments)
+            elif r.target is not None and r.label is not None:
+                scan.labels[layer][r.label] += 1
+                scan.stance[(r.target, r.label)] += 1
     problems.raise_if_any()
-    return scan
 
 
 # ---- rows --------------------------------------------------------------------------------------
@@ -675,24 +688,18 @@ class PublishSummary:
 def _ensure_gold(annotations_dir: Path) -> bool:
     """Run the adjudication when gold is missing or older than the records; True if it ran."""
     if not any((annotations_dir / f"{layer}.jsonl").is_file() for layer in LAYERS):
+        return False  # gold alone (hand-made, or copied): publish it as it is
+    if not gold_is_stale(annotations_dir):
         return False
     try:
-        from . import adjudicate as adjudication
-    except ImportError:  # adjudicate.py has not landed: publish the gold that is there
-        return False
-    has_gold = any((annotations_dir / "gold" / f"{layer}.jsonl").is_file() for layer in LAYERS)
-    if has_gold and not adjudication.gold_is_stale(annotations_dir):
-        return False
-    adjudication.adjudicate(annotations_dir)
+        adjudicate(annotations_dir)
+    except InvalidAnnotations as exc:
+        raise PublishError(f"{exc} Nothing was published.") from None
     return True
 
 
 def _agreement(annotations_dir: Path, scan: _Scan) -> dict[str, Any] | None:
     if not scan.records:
-        return None
-    try:
-        from .agreement import load_and_measure
-    except ImportError:  # agreement.py has not landed
         return None
     report: dict[str, Any] = load_and_measure(annotations_dir).to_dict()
     return report
@@ -736,11 +743,11 @@ def publish(
             f"{annotations_dir}: no such folder. Import annotations first "
             "(newsanno annotations import), or pass --annotations DIR."
         )
+    scan = _Scan()
+    _scan_records(annotations_dir, ontology, scan)
     adjudicated = _ensure_gold(annotations_dir)
-    conflicts, conflicts_by_layer, conflict_keys = _read_conflicts(
-        annotations_dir / "conflicts.jsonl"
-    )
-    scan = _scan(annotations_dir, ontology, conflict_keys)
+    conflicts, conflicts_by_layer, conflict_keys = _read_conflicts(annotations_dir / CONFLICTS_FILE)
+    _scan_gold(annotations_dir, ontology, conflict_keys, scan)
     if not sum(scan.gold.values()):
         raise PublishError(_nothing_to_publish(annotations_dir, scan, conflicts))
 
@@ -751,7 +758,7 @@ def publish(
         with ExitStack() as stack:
             writers = {c: _ConfigWriter(tmp, c, features_for(ontology, c), stack) for c in CONFIGS}
             for layer in LAYERS:
-                gold_path = annotations_dir / "gold" / f"{layer}.jsonl"
+                gold_path = annotations_dir / GOLD / f"{layer}.jsonl"
                 if gold_path.is_file():
                     for _, raw in _iter_raw(gold_path):
                         r = Record.from_dict(raw)

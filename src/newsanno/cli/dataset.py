@@ -63,11 +63,13 @@ def publish_cmd(
         if push:
             summary.pushed_to = push_to_hub(out, push, private=private)
     if summary.adjudicated:
-        console.print(f"Gold was missing or stale: adjudicated {annotations}/ first.")
+        console.print(
+            f"Gold was missing or stale: adjudicated {annotations}/ first.", soft_wrap=True
+        )
     columns = ["config", *(f"{s} rows" for s in summary.splits)]
-    console.print(f"Dataset written to {out}/")
+    console.print(f"Dataset written to {out}/", soft_wrap=True)
     console.print(table("", columns, summary.table_rows()))
     for label, value in summary.notes():
         console.print(f"{label}: {value}")
     if summary.pushed_to:
-        console.print(f"Pushed to {summary.pushed_to}")
+        console.print(f"Pushed to {summary.pushed_to}", soft_wrap=True)
