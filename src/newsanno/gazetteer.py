@@ -55,11 +55,11 @@ class Gazetteer:
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
-        alts = [re.escape(text) for text, _ in self.entries]
+        # Known surface forms first, longest first, so "September this year" beats the month
+        # rule and "Deir Ezzor province" beats "Deir Ezzor"; the date rules come last.
+        alts = sorted((re.escape(text) for text, _ in self.entries), key=lambda a: (-len(a), a))
         if self.date_label:
             alts += list(DATE_RULES)
-        # longest alternatives first so "Deir Ezzor province" wins over "Deir Ezzor"
-        alts.sort(key=lambda a: (-len(a), a))
         if not alts:
             return re.compile(r"(?!x)x")
         return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)")
