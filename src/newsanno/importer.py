@@ -1,0 +1,1008 @@
+"""`newsanno annotations import`: Label Studio full-JSON exports → canonical annotation records.
+
+One record per (task, annotation), written to `OUT/entities.jsonl`, `OUT/events.jsonl` and
+`OUT/stance.jsonl`; what breaks the layer's JSON Schema or the ontology's rules goes, with every
+problem listed, to `OUT/quarantine.jsonl` as `{"record": {...the raw annotation, its task's ids and
+layer...}, "errors": [...]}`. Cancelled annotations (skips) are counted, not written. Nothing is
+lost: for every layer, valid + quarantined + skipped = annotations read.
+
+How an annotation becomes a record (control names from `labelconfig.py`):
+- entities: each `label` span → `{id, start, end, text, label}` (id = Label Studio region id).
+- events: each `trigger` span is an event (type = its label); each relation that links a trigger
+  to an `argument` span makes that span an argument, with the relation's label as its role. The
+  relation's direction is not used: one end must be a trigger and the other an argument. An argument
+  span that no relation links, a relation with no role (or several), a relation between two
+  triggers or two arguments, or one that names a missing region is a problem.
+- stance: the one `stance` choice is the label; the target is the task's `data.target`.
+
+Which layer an annotation belongs to, first answer wins: the task's `meta.layer` (`tasks build`
+writes it); the layer of the project it was fetched from (`.newsanno/projects.json`); a
+`data.target` (stance); the controls its results use (`label` → entities; `trigger`, `argument`,
+relations → events; `stance` → stance); the layer the other tasks of the same export were found
+to have. An annotation whose layer still cannot be told is quarantined.
+
+Offsets: Label Studio counts code points for `<Text>`. When `text[start:end]` is not the span's
+text but the offsets read as UTF-16 code units point at it (older exports, other clients, emoji
+before the span), the span is realigned to code points and counted in the summary.
+
+Updated annotations replace their old version by annotation id: records already in OUT whose
+annotation id is imported again are dropped (also when the new version is quarantined or skipped);
+all others are kept. Within one import, the version with the latest `updated_at` wins. Every file
+is written atomically, sorted, with sorted keys: the same input gives the same bytes.
+
+Exports are split into tasks without parsing the whole file at once: each task's bytes are found
+and parsed alone with orjson, so memory stays about one task deep beside the records kept.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from .errors import ExportFormatError, InvalidAnnotations
+from .labelconfig import ARGUMENT_CONTROL, ENTITY_CONTROL, STANCE_CONTROL, TRIGGER_CONTROL
+from .layers import LAYERS, Layer
+from .ontology import Ontology
+from .records import Record, dumps_line, iter_jsonl, segment_sort_key, write_jsonl
+from .validate import ROOT, Problem, RecordChecker
+
+QUARANTINE_FILE = "quarantine.jsonl"
+UNKNOWN = "(layer unknown)"
+
+# ---- sources -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectSource:
+    """A Label Studio project to export: a `labelstudio.Connection` and the project id."""
+
+    connection: Any
+    project_id: int
+    layer: Layer | None = None  # known from .newsanno/projects.json; otherwise told per task
+
+
+ExportSource = Path | str | ProjectSource | tuple[Any, int]
+
+
+def _source_name(source: ExportSource) -> str:
+    if isinstance(source, ProjectSource):
+        return f"project {source.project_id}"
+    if isinstance(source, tuple):
+        return f"project {source[1]}"
+    return str(source)
+
+
+# ---- splitting an export into tasks --------------------------------------------------------
+
+
+class MalformedExport(ExportFormatError):
+    """An export file that is not a JSON array of task objects; knows the line it broke on."""
+
+    def __init__(self, name: str, line: int, reason: str) -> None:
+        self.name, self.line, self.reason = name, line, reason
+        super().__init__(
+            f"{name}:{line}: {reason}. Export the project again as JSON (the full export, not "
+            "JSON_MIN or CSV) or fix the file."
+        )
+
+
+_WS = b" \t\r\n"
+_ANY_NEXT = re.compile(rb"\}[ \t\r\n]*,[ \t\r\n]*(?=\{)")
+_FIRST_KEYS = re.compile(
+    rb'\{[ \t\r\n]*"([A-Za-z_][A-Za-z0-9_]*)"[ \t\r\n]*:[ \t\r\n]*[-0-9.eE]+[ \t\r\n]*,'
+    rb'[ \t\r\n]*"([A-Za-z_][A-Za-z0-9_]*)"[ \t\r\n]*:'
+)
+
+
+def _next_task_pattern(head: bytes) -> re.Pattern[bytes]:
+    """Where the next task may start: `}, {"id": 12, "annotations":` in a Label Studio export.
+
+    Learnt from the first task's first two keys; nested objects rarely start the same way, so
+    few candidates are tried per task. Every candidate is proven by parsing (see `iter_export`).
+    """
+    m = _FIRST_KEYS.match(head)
+    if not m:
+        return _ANY_NEXT
+    k1, k2 = (re.escape(g) for g in m.groups())
+    return re.compile(
+        rb"\}[ \t\r\n]*,[ \t\r\n]*(?=\{[ \t\r\n]*\"" + k1 + rb"\"[ \t\r\n]*:[ \t\r\n]*[-0-9.eE]+"
+        rb"[ \t\r\n]*,[ \t\r\n]*\"" + k2 + rb"\"[ \t\r\n]*:)"
+    )
+
+
+def _line_of(buf: bytes | mmap.mmap, offset: int) -> int:
+    return buf[:offset].count(b"\n") + 1
+
+
+def _error_offset(chunk: bytes, exc: orjson.JSONDecodeError) -> int:
+    """Byte offset in `chunk` of a parse error (orjson counts characters)."""
+    try:
+        text = chunk.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return bad.start
+    return len(text[: exc.pos].encode("utf-8"))
+
+
+def iter_export(buf: bytes | mmap.mmap, name: str) -> Iterator[tuple[int, int, Any]]:
+    """Yield (index, byte offset, task) for every element of a Label Studio JSON export.
+
+    Each element's end is found by trying candidate boundaries (`}` then `,` then `{`) and parsing
+    the bytes between with orjson: a cut inside the element ends "early" and the next candidate is
+    tried; a parse that succeeds has found exactly the element (a JSON object's text has one end).
+    Anything else is a syntax error, raised as `MalformedExport` with its line.
+    """
+    n = len(buf)
+    pos = 3 if buf[:3] == b"\xef\xbb\xbf" else 0
+    while pos < n and buf[pos] in _WS:
+        pos += 1
+    if pos == n:
+        raise MalformedExport(name, 1, "the file is empty, not a Label Studio export")
+    if buf[pos : pos + 1] != b"[":
+        raise MalformedExport(
+            name, _line_of(buf, pos), "not a Label Studio export: it must be a JSON array of tasks"
+        )
+    close = n
+    while close > pos and buf[close - 1] in _WS:
+        close -= 1
+    close -= 1  # the closing bracket
+    if close <= pos or buf[close : close + 1] != b"]":
+        raise MalformedExport(
+            name, _line_of(buf, n), "the export ends before its closing ']' (cut short?)"
+        )
+    pos += 1
+    while pos < close and buf[pos] in _WS:
+        pos += 1
+    if pos == close:
+        return
+    pattern = _next_task_pattern(bytes(buf[pos : pos + 256]))
+    index = 0
+    while True:
+        if buf[pos : pos + 1] != b"{":
+            raise MalformedExport(
+                name,
+                _line_of(buf, pos),
+                f"task {index} is not a JSON object (it starts {bytes(buf[pos : pos + 12])!r})",
+            )
+        got = _element(buf, pos, close, pattern, name, index)
+        if got is None:  # the learnt key order does not hold here: try every `}, {`
+            pattern = _ANY_NEXT
+            got = _element(buf, pos, close, pattern, name, index)
+        assert got is not None
+        task, next_pos = got
+        yield index, pos, task
+        if next_pos is None:
+            return
+        index += 1
+        pos = next_pos
+
+
+def _element(
+    buf: bytes | mmap.mmap, pos: int, close: int, pattern: re.Pattern[bytes], name: str, index: int
+) -> tuple[Any, int | None] | None:
+    """The element starting at `pos` and where the next one starts (None after the last one).
+
+    None when a candidate overshot an element: the pattern missed its end.
+    """
+    for m in pattern.finditer(buf, pos, close):
+        chunk = buf[pos : m.start() + 1]
+        try:
+            return orjson.loads(chunk), m.end()
+        except orjson.JSONDecodeError as exc:
+            if str(exc).startswith("unexpected end of data"):
+                continue  # the cut was inside the element
+            if str(exc).startswith("unexpected content after") and pattern is not _ANY_NEXT:
+                return None
+            raise _syntax_error(buf, pos, chunk, exc, name, index) from None
+    chunk = bytes(buf[pos:close]).rstrip(_WS)  # the last element runs up to the closing bracket
+    try:
+        return orjson.loads(chunk), None
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("unexpected content after") and pattern is not _ANY_NEXT:
+            return None
+        raise _syntax_error(buf, pos, chunk, exc, name, index) from None
+
+
+def _syntax_error(
+    buf: bytes | mmap.mmap,
+    pos: int,
+    chunk: bytes,
+    exc: orjson.JSONDecodeError,
+    name: str,
+    index: int,
+) -> MalformedExport:
+    at = pos + _error_offset(chunk, exc)
+    reason = str(exc).split(": line ")[0]
+    line = _line_of(buf, at)
+    column = at - (buf.rfind(b"\n", 0, at) + 1) + 1
+    return MalformedExport(
+        name, line, f"not valid JSON in task {index} at column {column} ({reason})"
+    )
+
+
+# ---- converting one annotation ---------------------------------------------------------------
+
+
+def _utf16_to_codepoints(text: str, units: int) -> int | None:
+    """The code-point index that `units` UTF-16 code units into `text` is, or None."""
+    if units < 0:
+        return None
+    u = 0
+    for idx, ch in enumerate(text):
+        if u == units:
+            return idx
+        if u > units:
+            return None
+        u += 2 if ord(ch) > 0xFFFF else 1
+    return len(text) if u == units else None
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def realign(text: str, start: Any, end: Any, span_text: Any) -> tuple[int, int] | None:
+    """Code-point offsets of a span whose offsets count UTF-16 code units, or None.
+
+    Only when `text[start:end]` is not the span's text and the UTF-16 reading of the offsets is.
+    """
+    if not (_is_int(start) and _is_int(end) and isinstance(span_text, str) and span_text):
+        return None
+    if 0 <= start < end <= len(text) and text[start:end] == span_text:
+        return None
+    if text.isascii() or all(ord(c) <= 0xFFFF for c in text):
+        return None
+    s, e = _utf16_to_codepoints(text, start), _utf16_to_codepoints(text, end)
+    if s is None or e is None or text[s:e] != span_text:
+        return None
+    return s, e
+
+
+def annotator_of(completed_by: Any) -> str | None:
+    """`annotator-<user id>`: a stable pseudonym, never the e-mail."""
+    if isinstance(completed_by, dict):
+        completed_by = completed_by.get("id")
+    if _is_int(completed_by) or (isinstance(completed_by, str) and completed_by.isdigit()):
+        return f"annotator-{completed_by}"
+    return None
+
+
+def model_version_of(annotation: dict[str, Any], task: dict[str, Any]) -> str | None:
+    """The model_version of the prediction the annotation started from (`parent_prediction`).
+
+    The export's `prediction` is filled with the task's prediction even when the annotator did not
+    start from it, so it counts only when its id is the parent's.
+    """
+    parent = annotation.get("parent_prediction")
+    if isinstance(parent, dict):
+        if isinstance(parent.get("model_version"), str):
+            return str(parent["model_version"])
+        parent = parent.get("id")
+    if parent is None:
+        return None
+    candidates = [annotation.get("prediction"), *(task.get("predictions") or [])]
+    for pred in candidates:
+        if isinstance(pred, dict) and pred.get("id") == parent:
+            version = pred.get("model_version")
+            return version if isinstance(version, str) else None
+    return None
+
+
+def _controls_layer(results: Any) -> Layer | None:
+    if not isinstance(results, list):
+        return None
+    for r in results:
+        if not isinstance(r, dict):
+            continue
+        name = r.get("from_name")
+        if r.get("type") == "relation" or name in (TRIGGER_CONTROL, ARGUMENT_CONTROL):
+            return Layer.EVENTS
+        if name == ENTITY_CONTROL:
+            return Layer.ENTITIES
+        if name == STANCE_CONTROL:
+            return Layer.STANCE
+    return None
+
+
+def layer_of(task: dict[str, Any], annotation: dict[str, Any], hint: Layer | None) -> Layer | None:
+    meta = task.get("meta")
+    if isinstance(meta, dict) and meta.get("layer") in set(LAYERS):
+        return Layer(meta["layer"])
+    if hint is not None:
+        return hint
+    data = task.get("data")
+    if isinstance(data, dict) and "target" in data:
+        return Layer.STANCE
+    return _controls_layer(annotation.get("result"))
+
+
+@dataclass
+class Converted:
+    """One annotation, converted: a valid record dict, or the errors that quarantine it."""
+
+    layer: Layer | None
+    record: dict[str, Any] | None
+    errors: list[str]
+    realigned: int = 0
+
+
+def _region(r: dict[str, Any], i: int) -> str:
+    rid = r.get("id")
+    return f"result {i} (region {rid})" if rid is not None else f"result {i}"
+
+
+class Converter:
+    """Turns Label Studio annotations into canonical record dicts and checks them."""
+
+    def __init__(self, ontology: Ontology, checker: RecordChecker | None = None) -> None:
+        self.ontology = ontology
+        self.checker = checker or RecordChecker(ontology)
+
+    def convert(
+        self,
+        task: dict[str, Any],
+        annotation: dict[str, Any],
+        layer: Layer | None,
+        url: str | None,
+        project_id: int | None = None,
+    ) -> Converted:
+        errors: list[str] = []
+        data = task.get("data") if isinstance(task.get("data"), dict) else {}
+        assert isinstance(data, dict)
+        text = data.get("text")
+        annotator = annotator_of(annotation.get("completed_by"))
+        if annotator is None:
+            errors.append(
+                f"completed_by: {annotation.get('completed_by')!r} is not a Label Studio user id"
+            )
+        if project_id is None:
+            project_id = annotation.get("project", task.get("project"))
+        record: dict[str, Any] = {
+            "layer": str(layer) if layer else None,
+            "segment_id": data.get("segment_id"),
+            "document_id": data.get("document_id"),
+            "text": text,
+            "annotator": annotator,
+            "annotation_id": annotation.get("id"),
+            "created_at": annotation.get("created_at"),
+            "updated_at": annotation.get("updated_at"),
+            "lead_time": annotation.get("lead_time"),
+            "ground_truth": annotation.get("ground_truth", False),
+            "model_version": model_version_of(annotation, task),
+            "source": {"url": url, "project_id": project_id, "task_id": task.get("id")},
+        }
+        if layer is None:
+            errors.append(
+                "cannot tell the layer: the task has no meta.layer and no result names a control "
+                "of entities, events or stance"
+            )
+            return Converted(None, None, errors)
+        results = annotation.get("result")
+        if results is None:
+            results = []
+        if not isinstance(results, list):
+            errors.append("result: must be a list of regions")
+            results = []
+        text_str = text if isinstance(text, str) else ""
+        realigned = 0
+        hints: dict[str, str] = {}  # record path → the Label Studio region it came from
+        if layer is Layer.ENTITIES:
+            realigned = self._entities(text_str, results, record, errors, hints)
+        elif layer is Layer.EVENTS:
+            realigned = self._events(text_str, results, record, errors, hints)
+        else:
+            self._stance(data, results, record, errors)
+        explained = _explained_nulls(record, errors)
+        for where, message in self.checker.problems(record):
+            if where in explained:
+                continue  # a null that a conversion error above already explains
+            errors.append(f"{where}{_hint_for(where, hints)}: {message}")
+        if errors:
+            return Converted(layer, None, errors, realigned)
+        _sort_content(record)
+        return Converted(layer, Record.from_dict(record).to_dict(), [], realigned)
+
+    # -- per layer ------------------------------------------------------------------------
+
+    def _span(
+        self, text: str, r: dict[str, Any], i: int, errors: list[str]
+    ) -> tuple[dict[str, Any], str | None, bool] | None:
+        """(start/end/text, its one label, realigned?) of a span result, or None if unusable."""
+        value = r.get("value")
+        if not isinstance(value, dict):
+            errors.append(f"{_region(r, i)}: has no 'value' object")
+            return None
+        labels = value.get("labels")
+        label: str | None = None
+        if not isinstance(labels, list) or len(labels) != 1:
+            errors.append(f"{_region(r, i)}: a span needs exactly one label, it has {labels!r}")
+        else:
+            label = labels[0]
+        span = {"start": value.get("start"), "end": value.get("end"), "text": value.get("text")}
+        if span["text"] is None:
+            errors.append(f"{_region(r, i)}: has no 'text'; the offsets cannot be checked")
+        fixed = realign(text, span["start"], span["end"], span["text"])
+        if fixed is not None:
+            span["start"], span["end"] = fixed
+        return span, label, fixed is not None
+
+    def _foreign(self, r: dict[str, Any], i: int, layer: Layer, errors: list[str]) -> None:
+        what = (
+            "a relation"
+            if r.get("type") == "relation"
+            else (f"control {r.get('from_name')!r} ({r.get('type')})")
+        )
+        errors.append(f"{_region(r, i)}: {what} is not part of the {layer} layer")
+
+    def _entities(
+        self,
+        text: str,
+        results: list[Any],
+        record: dict[str, Any],
+        errors: list[str],
+        hints: dict[str, str],
+    ) -> int:
+        entities: list[dict[str, Any]] = []
+        realigned = 0
+        for i, r in enumerate(results):
+            if not isinstance(r, dict):
+                errors.append(f"result {i}: not an object")
+                continue
+            if r.get("from_name") != ENTITY_CONTROL or r.get("type") != "labels":
+                self._foreign(r, i, Layer.ENTITIES, errors)
+                continue
+            got = self._span(text, r, i, errors)
+            if got is None:
+                continue
+            span, label, moved = got
+            realigned += moved
+            hints[f"entities/{len(entities)}"] = f" (region {r.get('id')})"
+            entities.append({"id": r.get("id"), **span, "label": label})
+        record["entities"] = entities
+        return realigned
+
+    def _events(
+        self,
+        text: str,
+        results: list[Any],
+        record: dict[str, Any],
+        errors: list[str],
+        hints: dict[str, str],
+    ) -> int:
+        triggers: dict[Any, tuple[dict[str, Any], str | None]] = {}
+        arguments: dict[Any, tuple[dict[str, Any], str | None]] = {}
+        relations: list[tuple[int, dict[str, Any]]] = []
+        realigned = 0
+        for i, r in enumerate(results):
+            if not isinstance(r, dict):
+                errors.append(f"result {i}: not an object")
+                continue
+            if r.get("type") == "relation":
+                relations.append((i, r))
+                continue
+            name = r.get("from_name")
+            if name not in (TRIGGER_CONTROL, ARGUMENT_CONTROL) or r.get("type") != "labels":
+                self._foreign(r, i, Layer.EVENTS, errors)
+                continue
+            rid = r.get("id")
+            if rid is None:
+                errors.append(f"result {i}: a span has no region id, so no relation can name it")
+                continue
+            if rid in triggers or rid in arguments:
+                errors.append(f"{_region(r, i)}: the region id is used twice")
+                continue
+            got = self._span(text, r, i, errors)
+            if got is None:
+                continue
+            span, label, moved = got
+            realigned += moved
+            (triggers if name == TRIGGER_CONTROL else arguments)[rid] = (span, label)
+
+        linked: set[Any] = set()
+        args_of: dict[Any, list[tuple[dict[str, Any], Any]]] = {rid: [] for rid in triggers}
+        for i, rel in relations:
+            a, b = rel.get("from_id"), rel.get("to_id")
+            where = f"result {i} (relation {a} → {b})"
+            missing = [x for x in (a, b) if x not in triggers and x not in arguments]
+            if missing:
+                errors.append(f"{where}: names no region of this annotation: {missing[0]!r}")
+                continue
+            if a in triggers and b in arguments:
+                trig, arg = a, b
+            elif a in arguments and b in triggers:
+                trig, arg = b, a
+            else:
+                kind = "trigger" if a in triggers else "argument"
+                errors.append(
+                    f"{where}: links a {kind} to a {kind}; a relation must link a trigger to an "
+                    "argument"
+                )
+                continue
+            labels = rel.get("labels")
+            if not isinstance(labels, list) or not labels:
+                errors.append(f"{where}: has no role; pick the argument's role on the relation")
+                continue
+            if len(labels) != 1:
+                errors.append(f"{where}: has {len(labels)} roles {labels!r}; keep one")
+                continue
+            linked.add(arg)
+            span, entity_type = arguments[arg]
+            args_of[trig].append(({"role": labels[0], **span, "entity_type": entity_type}, arg))
+        for rid, (span, _label) in arguments.items():
+            if rid not in linked:
+                errors.append(
+                    f"argument region {rid} ({span['text']!r} at {span['start']}-{span['end']}): "
+                    "no relation links it to a trigger"
+                )
+        events = []
+        for e, (rid, (span, etype)) in enumerate(triggers.items()):
+            hints[f"events/{e}"] = f" (region {rid})"
+            args = []
+            for k, (arg, arg_rid) in enumerate(args_of[rid]):
+                hints[f"events/{e}/arguments/{k}"] = f" (relation {rid} → {arg_rid})"
+                args.append(arg)
+            events.append({"id": rid, "type": etype, "trigger": span, "arguments": args})
+        record["events"] = events
+        return realigned
+
+    def _stance(
+        self,
+        data: dict[str, Any],
+        results: list[Any],
+        record: dict[str, Any],
+        errors: list[str],
+    ) -> None:
+        record["target"] = data.get("target")
+        record["label"] = None
+        choices: list[tuple[int, dict[str, Any]]] = []
+        for i, r in enumerate(results):
+            if not isinstance(r, dict):
+                errors.append(f"result {i}: not an object")
+            elif r.get("from_name") == STANCE_CONTROL and r.get("type") == "choices":
+                choices.append((i, r))
+            else:
+                self._foreign(r, i, Layer.STANCE, errors)
+        names = ", ".join(self.ontology.stance_label_names)
+        if not choices:
+            errors.append(f"no stance choice at all: pick one of {names}")
+            return
+        if len(choices) > 1:
+            errors.append(f"{len(choices)} stance results; keep one")
+            return
+        i, r = choices[0]
+        value = r.get("value")
+        picked = value.get("choices") if isinstance(value, dict) else None
+        if not isinstance(picked, list) or not picked:
+            errors.append(f"{_region(r, i)}: no stance choice at all: pick one of {names}")
+        elif len(picked) != 1:
+            errors.append(f"{_region(r, i)}: {len(picked)} stance choices {picked!r}; keep one")
+        else:
+            record["label"] = picked[0]
+
+
+def _explained_nulls(record: dict[str, Any], errors: list[str]) -> set[str]:
+    """Paths left null on purpose because a conversion error already says what is wrong."""
+    if not errors:
+        return set()
+    out = set()
+    if record.get("layer") == "stance" and record.get("label") is None:
+        out.add("label")
+    for i, entity in enumerate(record.get("entities") or []):
+        for key in ("label", "text"):
+            if entity.get(key) is None:
+                out.add(f"entities/{i}/{key}")
+    for i, event in enumerate(record.get("events") or []):
+        if event.get("type") is None:
+            out.add(f"events/{i}/type")
+        if event["trigger"].get("text") is None:
+            out.add(f"events/{i}/trigger/text")
+        for k, arg in enumerate(event["arguments"]):
+            for key in ("entity_type", "text"):
+                if arg.get(key) is None:
+                    out.add(f"events/{i}/arguments/{k}/{key}")
+    return out
+
+
+def _hint_for(where: str, hints: dict[str, str]) -> str:
+    parts = where.split("/")
+    for n in range(len(parts), 0, -1):
+        hint = hints.get("/".join(parts[:n]))
+        if hint:
+            return hint
+    return ""
+
+
+def _sort_content(record: dict[str, Any]) -> None:
+    if "entities" in record:
+        record["entities"].sort(key=lambda e: (e["start"], e["end"], e["label"], e["id"]))
+    if "events" in record:
+        for event in record["events"]:
+            event["arguments"].sort(
+                key=lambda a: (a["start"], a["end"], a["role"], a["entity_type"])
+            )
+        record["events"].sort(
+            key=lambda e: (e["trigger"]["start"], e["trigger"]["end"], e["type"], e["id"])
+        )
+
+
+# ---- the import ------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerCounts:
+    read: int = 0
+    valid: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    realigned: int = 0  # spans moved from UTF-16 to code-point offsets
+    annotators: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ImportSummary:
+    out: Path
+    sources: list[str]
+    counts: dict[str, LayerCounts]  # by layer name, and UNKNOWN when some layer was not told
+    superseded: int = 0  # older versions of an annotation met again in the same import
+    written: dict[str, int] = field(default_factory=dict)  # lines per file now in `out`
+
+    def _total(self, name: str) -> int:
+        return sum(getattr(c, name) for c in self.counts.values())
+
+    @property
+    def read(self) -> int:
+        return self._total("read")
+
+    @property
+    def valid(self) -> int:
+        return self._total("valid")
+
+    @property
+    def quarantined(self) -> int:
+        return self._total("quarantined")
+
+    @property
+    def skipped(self) -> int:
+        return self._total("skipped")
+
+    @property
+    def realigned(self) -> int:
+        return self._total("realigned")
+
+    COLUMNS = ("layer", "read", "valid", "quarantined", "skipped", "realigned spans", "annotators")
+
+    def rows(self) -> list[tuple[object, ...]]:
+        rows: list[tuple[object, ...]] = []
+        annotators: set[str] = set()
+        for name, c in self.counts.items():
+            annotators |= c.annotators
+            rows.append(
+                (name, c.read, c.valid, c.quarantined, c.skipped, c.realigned, len(c.annotators))
+            )
+        rows.append(
+            (
+                "total",
+                self.read,
+                self.valid,
+                self.quarantined,
+                self.skipped,
+                self.realigned,
+                len(annotators),
+            )
+        )
+        return rows
+
+
+@dataclass
+class _Entry:
+    """The newest version of one annotation met so far in this import."""
+
+    updated_at: str
+    seq: int
+    layer: Layer | None
+    record: dict[str, Any] | None = None  # a valid record
+    quarantine: dict[str, Any] | None = None  # or a quarantine line; neither for a skip
+
+
+def _id_key(annotation: dict[str, Any], task: dict[str, Any]) -> bytes:
+    aid = annotation.get("id")
+    if aid is not None:
+        return orjson.dumps(aid)
+    return orjson.dumps([task.get("id"), annotation], option=orjson.OPT_SORT_KEYS)
+
+
+def _quarantine_line(
+    task: dict[str, Any],
+    annotation: dict[str, Any],
+    layer: Layer | None,
+    url: str | None,
+    project_id: Any,
+    errors: list[str],
+) -> dict[str, Any]:
+    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    assert isinstance(data, dict)
+    record: dict[str, Any] = {
+        "layer": str(layer) if layer else None,
+        "source": {"url": url, "project_id": project_id, "task_id": task.get("id")},
+        "segment_id": data.get("segment_id"),
+        "document_id": data.get("document_id"),
+        "text": data.get("text"),
+        "annotation": annotation,
+    }
+    if "target" in data:
+        record["target"] = data.get("target")
+    return {"record": record, "errors": errors}
+
+
+class _Importer:
+    def __init__(self, ontology: Ontology) -> None:
+        self.converter = Converter(ontology)
+        self.counts: dict[str, LayerCounts] = {str(layer): LayerCounts() for layer in LAYERS}
+        self.entries: dict[bytes, _Entry] = {}
+        self.superseded = 0
+        self.seq = 0
+
+    def _count(self, layer: Layer | None) -> LayerCounts:
+        return self.counts.setdefault(str(layer) if layer else UNKNOWN, LayerCounts())
+
+    def add_export(
+        self,
+        buf: bytes | mmap.mmap,
+        name: str,
+        url: str | None,
+        project: int | None,
+        hint: Layer | None,
+    ) -> None:
+        seen_layer: Layer | None = None
+        pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for index, _offset, task in iter_export(buf, name):
+            for annotation in _annotations_of(task, index, name):
+                layer = layer_of(task, annotation, hint)
+                if layer is None:
+                    pending.append((task, annotation))
+                    continue
+                seen_layer = seen_layer or layer
+                self.add(task, annotation, layer, url, project)
+        for task, annotation in pending:
+            self.add(task, annotation, seen_layer, url, project)
+
+    def add(
+        self,
+        task: dict[str, Any],
+        annotation: dict[str, Any],
+        layer: Layer | None,
+        url: str | None,
+        project: int | None,
+    ) -> None:
+        count = self._count(layer)
+        count.read += 1
+        self.seq += 1
+        updated = annotation.get("updated_at")
+        entry = _Entry(updated if isinstance(updated, str) else "", self.seq, layer)
+        project_id = (
+            project if project is not None else annotation.get("project", task.get("project"))
+        )
+        if annotation.get("was_cancelled"):
+            count.skipped += 1
+        else:
+            done = self.converter.convert(task, annotation, layer, url, project_id)
+            count.realigned += done.realigned
+            if done.record is not None:
+                count.valid += 1
+                count.annotators.add(done.record["annotator"])
+                entry.record = done.record
+            else:
+                count.quarantined += 1
+                entry.quarantine = _quarantine_line(
+                    task, annotation, layer, url, project_id, done.errors
+                )
+        key = _id_key(annotation, task)
+        old = self.entries.get(key)
+        if old is not None:
+            self.superseded += 1
+            if (old.updated_at, old.seq) > (entry.updated_at, entry.seq):
+                return
+        self.entries[key] = entry
+
+    def write(self, out: Path) -> dict[str, int]:
+        files: dict[str, list[dict[str, Any]]] = {str(layer): [] for layer in LAYERS}
+        quarantine: list[dict[str, Any]] = []
+        for entry in self.entries.values():
+            if entry.record is not None:
+                files[entry.record["layer"]].append(entry.record)
+            elif entry.quarantine is not None:
+                quarantine.append(entry.quarantine)
+        # Keep what earlier imports wrote, unless this import brought a newer version.
+        for layer in LAYERS:
+            for _, row in _read_existing(out / f"{layer}.jsonl"):
+                if orjson.dumps(row.get("annotation_id")) not in self.entries:
+                    files[str(layer)].append(row)
+        for _, row in _read_existing(out / QUARANTINE_FILE):
+            ann = (row.get("record") or {}).get("annotation") or {}
+            task = {"id": ((row.get("record") or {}).get("source") or {}).get("task_id")}
+            if _id_key(ann, task) not in self.entries:
+                quarantine.append(row)
+        written = {}
+        for layer in LAYERS:
+            rows = sorted(files[str(layer)], key=_record_key)
+            written[f"{layer}.jsonl"] = write_jsonl(out / f"{layer}.jsonl", rows)
+        quarantine.sort(key=_quarantine_key)
+        written[QUARANTINE_FILE] = write_jsonl(out / QUARANTINE_FILE, quarantine)
+        return written
+
+
+def _annotations_of(task: Any, index: int, name: str) -> list[dict[str, Any]]:
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        raise ExportFormatError(
+            f"{name}: task {index} has no 'data' object, so this is not a Label Studio full-JSON "
+            "export (JSON_MIN, CSV and CONLL drop what the import needs). Export it again as JSON."
+        )
+    annotations = task.get("annotations") or []
+    if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
+        raise ExportFormatError(
+            f"{name}: task {index} (id {task.get('id')}): 'annotations' must be a list of objects. "
+            "Export the project again as JSON."
+        )
+    return annotations
+
+
+def _read_existing(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not path.is_file():
+        return
+    for lineno, row in iter_jsonl(path):
+        if not isinstance(row, dict):
+            raise InvalidAnnotations(
+                f"{path}:{lineno}: not a record. Fix or delete the line, then import again."
+            )
+        yield lineno, row
+
+
+def _record_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        *segment_sort_key(str(row.get("segment_id") or "")),
+        row.get("target") or "",
+        str(row.get("annotator") or ""),
+        str(row.get("annotation_id")),
+        dumps_line(row),
+    )
+
+
+def _quarantine_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    record = row.get("record") or {}
+    ann = record.get("annotation") or {}
+    return (
+        str(record.get("layer") or ""),
+        *segment_sort_key(str(record.get("segment_id") or "")),
+        str(record.get("target") or ""),
+        str(ann.get("id")),
+        dumps_line(row),
+    )
+
+
+def _fetch(source: ProjectSource, into: IO[bytes]) -> None:
+    """Download the project's full JSON export into a file, chunk by chunk."""
+    from . import labelstudio  # the only module that talks to Label Studio
+
+    for chunk in labelstudio.Client(source.connection).iter_export(source.project_id):
+        into.write(chunk)
+    into.flush()
+
+
+def _connection_url(connection: Any) -> str | None:
+    url = getattr(connection, "url", None)
+    return url if isinstance(url, str) else None
+
+
+@contextmanager
+def _mapped(fh: IO[bytes], name: str) -> Iterator[mmap.mmap]:
+    """The file's bytes, mapped read-only: the OS pages them in, Python holds no copy."""
+    fh.seek(0, os.SEEK_END)
+    if fh.tell() == 0:
+        raise MalformedExport(name, 1, "the file is empty, not a Label Studio export")
+    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        yield buf
+
+
+def import_annotations(
+    sources: Sequence[ExportSource], out: Path, ontology: Ontology
+) -> ImportSummary:
+    """Import every annotation of `sources` into `out` (see the module docstring)."""
+    out = Path(out)
+    importer = _Importer(ontology)
+    for source in sources:
+        if isinstance(source, tuple):
+            source = ProjectSource(source[0], int(source[1]))
+        if isinstance(source, ProjectSource):
+            with tempfile.TemporaryFile() as fh:
+                _fetch(source, fh)
+                with _mapped(fh, _source_name(source)) as buf:
+                    importer.add_export(
+                        buf,
+                        _source_name(source),
+                        _connection_url(source.connection),
+                        source.project_id,
+                        source.layer,
+                    )
+            continue
+        path = Path(source)
+        if not path.is_file():
+            raise ExportFormatError(
+                f"{path}: no such file. Save a full-JSON export from Label Studio (Export → JSON)."
+            )
+        with open(path, "rb") as export, _mapped(export, str(path)) as buf:
+            importer.add_export(buf, str(path), None, None, None)
+    written = importer.write(out)
+    return ImportSummary(
+        out=out,
+        sources=[_source_name(s) for s in sources],
+        counts=importer.counts,
+        superseded=importer.superseded,
+        written=written,
+    )
+
+
+# ---- checking an export without importing it (for `annotations validate`) --------------------
+
+
+def check_export(
+    path: Path, ontology: Ontology, checker: RecordChecker | None = None
+) -> list[Problem]:
+    """Every problem `import` would quarantine an annotation of this export for, by line."""
+    name = str(path)
+    converter = Converter(ontology, checker)
+    problems: list[Problem] = []
+    try:
+        with open(path, "rb") as fh, _mapped(fh, name) as buf:
+            pending: list[tuple[int, int, int, dict[str, Any], dict[str, Any]]] = []
+            seen_layer: Layer | None = None
+            line, last = 1, 0
+            try:
+                for index, offset, task in iter_export(buf, name):
+                    line += buf[last:offset].count(b"\n")
+                    last = offset
+                    for k, annotation in enumerate(_annotations_of(task, index, name)):
+                        if annotation.get("was_cancelled"):
+                            continue
+                        layer = layer_of(task, annotation, None)
+                        if layer is None:
+                            pending.append((line, index, k, task, annotation))
+                            continue
+                        seen_layer = seen_layer or layer
+                        problems += _export_problems(
+                            converter, name, line, index, k, task, annotation, layer
+                        )
+            except MalformedExport as exc:
+                problems.append(Problem(name, exc.line, ROOT, exc.reason))
+            except ExportFormatError as exc:
+                problems.append(Problem(name, line, ROOT, str(exc).removeprefix(f"{name}: ")))
+            for line, index, k, task, annotation in pending:
+                problems += _export_problems(
+                    converter, name, line, index, k, task, annotation, seen_layer
+                )
+    except MalformedExport as exc:  # an empty file
+        return [Problem(name, exc.line, ROOT, exc.reason)]
+    return problems
+
+
+def _export_problems(
+    converter: Converter,
+    name: str,
+    line: int,
+    index: int,
+    k: int,
+    task: dict[str, Any],
+    annotation: dict[str, Any],
+    layer: Layer | None,
+) -> list[Problem]:
+    done = converter.convert(task, annotation, layer, None)
+    where = f"{index}/annotations/{k}"
+    ids = f"task {task.get('id')}, annotation {annotation.get('id')}"
+    return [Problem(name, line, where, f"{ids}: {error}") for error in done.errors]
