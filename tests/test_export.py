@@ -13,6 +13,8 @@ import itertools
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -458,6 +460,27 @@ def test_publishing_twice_gives_identical_files(tmp_path: Path, ontology: Ontolo
     publish(tmp_path / "annotations", tmp_path / "export", ontology)
     assert files_bytes(tmp_path / "export") == first
     assert any(name.endswith(".parquet") for name in first)
+    # and from a fresh process with another string-hash seed (set order changes with it)
+    other = tmp_path / "elsewhere" / "export"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "newsanno",
+            "dataset",
+            "publish",
+            "--annotations",
+            str(tmp_path / "annotations"),
+            "--out",
+            str(other),
+            "--ontology",
+            str(REPO / "schema" / "ontology.json"),
+        ],
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+        check=True,
+        capture_output=True,
+    )
+    assert files_bytes(other) == first
 
 
 def test_a_changed_ontology_changes_the_card_and_the_loaded_classlabels(
@@ -716,6 +739,44 @@ def test_push_to_hub_creates_the_repo_and_uploads_the_folder(published: Path) ->
     push_to_hub(published / "export", "me/news", private=False, api=public)
     assert [c[0] for c in public.calls] == ["create_repo", "upload_folder"]
     assert public.calls[0][2]["private"] is False
+
+
+def test_push_to_hub_errors_are_one_line_and_keep_the_folder(published: Path) -> None:
+    from huggingface_hub.errors import LocalTokenNotFoundError
+
+    class NoToken(FakeHub):
+        def create_repo(self, *args: Any, **kwargs: Any) -> str:
+            raise LocalTokenNotFoundError("Token is required")
+
+    out = published / "export"
+    with pytest.raises(PublishError) as caught:
+        push_to_hub(out, "me/news", api=NoToken())
+    assert str(caught.value) == (
+        "no Hugging Face token: set HF_TOKEN or run 'hf auth login'. "
+        f"{out}/ is written; push it again with --push-to-hub me/news."
+    )
+
+
+def test_cli_push_in_offline_mode_says_so(published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real HfApi, stopped by huggingface_hub's own offline switch before any request.
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    out = published / "export"
+    result = invoke(
+        "--annotations",
+        str(published / "annotations"),
+        "--out",
+        str(out),
+        "--push-to-hub",
+        "me/news",
+    )
+    assert result.exit_code == 1
+    assert error_line(result) == (
+        "Error: cannot push to the Hub while HF_HUB_OFFLINE is set: unset it. "
+        f"{out}/ is written; push it again with --push-to-hub me/news."
+    )
+    assert (out / "README.md").is_file()
 
 
 def test_push_to_hub_refuses_a_folder_without_a_card(tmp_path: Path) -> None:

@@ -838,20 +838,28 @@ def _nothing_to_publish(annotations_dir: Path, scan: _Scan, conflicts: int) -> s
 def push_to_hub(folder: Path, repo_id: str, private: bool = False, api: Any = None) -> str:
     """Upload a published folder as it is to the Hub dataset repo `repo_id`; returns its URL.
 
-    The token comes from HF_TOKEN or `hf auth login`, as huggingface_hub finds it. Files under
-    data/ that the folder no longer has are deleted from the repo in the same commit.
+    `api` is a `huggingface_hub.HfApi` (the default) or anything with its `create_repo`,
+    `update_repo_settings` and `upload_folder`. The token comes from HF_TOKEN or `hf auth login`,
+    as huggingface_hub finds it. Files under data/ that the folder no longer has are deleted
+    from the repo in the same commit; `private=True` makes an existing repo private too.
     """
+    import httpx
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        LocalTokenNotFoundError,
+        OfflineModeIsEnabled,
+    )
+
     folder = Path(folder)
     if not (folder / "README.md").is_file():
         raise PublishError(
-            f"{folder}: no dataset card (README.md). Run 'newsanno dataset publish'."
+            f"{folder}: no dataset card (README.md). Run 'newsanno dataset publish' first."
         )
     if api is None:
         from huggingface_hub import HfApi
 
         api = HfApi()
-    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
-
+    again = f"{folder}/ is written; push it again with --push-to-hub {repo_id}"
     try:
         url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         if private:  # create_repo ignores `private` for a repo that already exists
@@ -865,13 +873,21 @@ def push_to_hub(folder: Path, repo_id: str, private: bool = False, api: Any = No
         )
     except LocalTokenNotFoundError:
         raise PublishError(
-            "no Hugging Face token: set HF_TOKEN or run 'hf auth login', then push again."
+            f"no Hugging Face token: set HF_TOKEN or run 'hf auth login'. {again}."
+        ) from None
+    except OfflineModeIsEnabled:
+        raise PublishError(
+            f"cannot push to the Hub while HF_HUB_OFFLINE is set: unset it. {again}."
         ) from None
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
         raise PublishError(
-            f"the Hub refused the upload to {repo_id} (HTTP {status}). Check the repo id and that "
-            "your token (HF_TOKEN or 'hf auth login') may write to it."
+            f"the Hub refused the upload to {repo_id} (HTTP {status}): check the repo id and that "
+            f"your token (HF_TOKEN or 'hf auth login') may write to it. {again}."
+        ) from None
+    except (httpx.TransportError, OSError) as exc:
+        raise PublishError(
+            f"cannot reach the Hub ({type(exc).__name__}): check the network. {again}."
         ) from None
     return str(url)
 
@@ -986,7 +1002,7 @@ def render_card(
     parts.append(_making_section(scan))
     parts.append(_policy_section(scan, conflicts, conflicts_by_layer))
     parts.append(_counts_section(ontology, scan))
-    parts.append(_agreement_section(agreement, scan))
+    parts.append(_agreement_section(agreement))
     parts.append(_limits_section(scan, n_docs, issues, issue_counts, conflicts))
     parts.append(_licensing_section(sources))
     body = "\n\n".join(p.strip() for p in parts if p.strip()) + "\n"
@@ -1260,15 +1276,17 @@ def _counts_section(ontology: Ontology, scan: _Scan) -> str:
     return "\n".join(lines)
 
 
-def _agreement_section(agreement: dict[str, Any] | None, scan: _Scan) -> str:
+def _agreement_section(agreement: dict[str, Any] | None) -> str:
     lines = ["## Agreement", ""]
     if agreement is None:
-        why = (
-            "the per-annotator records were not available"
-            if not scan.records
-            else "it was not measured for this release"
+        lines.append("No agreement figures: the per-annotator records were not available.")
+        return "\n".join(lines)
+    if not any((agreement.get(str(layer)) or {}).get("items") for layer in LAYERS):
+        lines.append(
+            "No agreement figures: no task was labelled independently by two or more "
+            "annotators (a record marked as ground truth, a reviewer's verdict, does not count). "
+            "Treat the labels as one careful annotator's work."
         )
-        lines.append(f"No agreement figures: {why}.")
         return "\n".join(lines)
     metrics = {
         "stance": [
