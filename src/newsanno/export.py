@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -42,6 +41,7 @@ from .layers import LAYERS, Layer
 from .ontology import Ontology
 from .records import Record, iter_jsonl
 from .segment import Token, tokenize
+from .validate import RecordChecker
 from .workspace import atomic_dir
 
 CONFIGS: tuple[str, ...] = ("entities", "events", "stance", "annotations")
@@ -294,42 +294,11 @@ def assign_splits(
 # ---- reading and checking the records ----------------------------------------------------------
 
 
-def _record_problems(raw: Any, layer: Layer, checker: Any, ontology: Ontology) -> list[str]:
+def _record_problems(raw: Any, layer: Layer, checker: RecordChecker) -> list[str]:
     """Every way `raw` breaks the layer's record schema or the ontology's rules."""
-    errors = sorted(checker.iter_errors(raw), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        return [
-            f"{'/'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors
-        ]
-    text: str = raw["text"]
-    problems: list[str] = []
-
-    def span(where: str, s: dict[str, Any]) -> None:
-        start, end = s["start"], s["end"]
-        if start >= end:
-            problems.append(f"{where}: start {start} is not before end {end}")
-        elif end > len(text):
-            problems.append(f"{where}/end: {end} is past the end of the text ({len(text)})")
-        elif text[start:end] != s["text"]:
-            problems.append(
-                f"{where}/text: {s['text']!r} is not text[{start}:{end}] ({text[start:end]!r})"
-            )
-
-    if layer is Layer.ENTITIES:
-        for i, e in enumerate(raw["entities"]):
-            span(f"entities/{i}", e)
-    elif layer is Layer.EVENTS:
-        for i, ev in enumerate(raw["events"]):
-            span(f"events/{i}/trigger", ev["trigger"])
-            allowed = ontology.roles_by_event[ev["type"]]
-            for j, arg in enumerate(ev["arguments"]):
-                span(f"events/{i}/arguments/{j}", arg)
-                if arg["role"] not in allowed:
-                    problems.append(
-                        f"events/{i}/arguments/{j}/role: {arg['role']!r} is not a role of "
-                        f"{ev['type']} ({', '.join(allowed)})"
-                    )
-    return problems
+    if isinstance(raw, dict) and raw.get("layer") not in (None, str(layer)):
+        return [f"layer: {raw['layer']!r} in the {layer} file"]
+    return [f"{where}: {message}" for where, message in checker.problems(raw)]
 
 
 def _iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
@@ -400,16 +369,15 @@ class _Scan:
     ground_truth: int = 0
 
 
-def _scan_records(annotations_dir: Path, ontology: Ontology, scan: _Scan) -> None:
+def _scan_records(annotations_dir: Path, checker: RecordChecker, scan: _Scan) -> None:
     """Check every per-annotator record (before adjudication reads them) and count them."""
     problems = _Problems()
     for layer in LAYERS:
         path = annotations_dir / f"{layer}.jsonl"
         if not path.is_file():
             continue
-        checker = jsonschema.Draft202012Validator(ontology.record_schema(layer))
         for lineno, raw in _iter_raw(path):
-            found = _record_problems(raw, layer, checker, ontology)
+            found = _record_problems(raw, layer, checker)
             problems.add(path, lineno, found)
             if found:
                 continue
@@ -426,7 +394,7 @@ def _scan_records(annotations_dir: Path, ontology: Ontology, scan: _Scan) -> Non
 
 def _scan_gold(
     annotations_dir: Path,
-    ontology: Ontology,
+    checker: RecordChecker,
     conflict_keys: set[tuple[str, str, str]],
     scan: _Scan,
 ) -> None:
@@ -436,9 +404,8 @@ def _scan_gold(
         path = annotations_dir / GOLD / f"{layer}.jsonl"
         if not path.is_file():
             continue
-        checker = jsonschema.Draft202012Validator(ontology.record_schema(layer))
         for lineno, raw in _iter_raw(path):
-            found = _record_problems(raw, layer, checker, ontology)
+            found = _record_problems(raw, layer, checker)
             problems.add(path, lineno, found)
             if found:
                 continue
@@ -744,10 +711,11 @@ def publish(
             "(newsanno annotations import), or pass --annotations DIR."
         )
     scan = _Scan()
-    _scan_records(annotations_dir, ontology, scan)
+    checker = RecordChecker(ontology)
+    _scan_records(annotations_dir, checker, scan)
     adjudicated = _ensure_gold(annotations_dir)
     conflicts, conflicts_by_layer, conflict_keys = _read_conflicts(annotations_dir / CONFLICTS_FILE)
-    _scan_gold(annotations_dir, ontology, conflict_keys, scan)
+    _scan_gold(annotations_dir, checker, conflict_keys, scan)
     if not sum(scan.gold.values()):
         raise PublishError(_nothing_to_publish(annotations_dir, scan, conflicts))
 
