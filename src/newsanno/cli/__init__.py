@@ -1,8 +1,8 @@
 """The command line: a thin adapter over the library. Each command parses options, calls one
 library function and prints its result; user errors become one line and exit code 1."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: it binds the name `annotations` in this module,
+# and `from . import annotations` below would then not import the cli.annotations submodule.
 import typer
 
 from . import agreement, annotations, dataset, demo, project, server, tasks  # noqa: F401
