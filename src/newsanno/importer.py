@@ -48,12 +48,13 @@ from typing import IO, Any
 
 import orjson
 
-from .errors import ExportFormatError, InvalidAnnotations
+from .errors import ExportFormatError, InvalidAnnotations, LabelStudioError
 from .labelconfig import ARGUMENT_CONTROL, ENTITY_CONTROL, STANCE_CONTROL, TRIGGER_CONTROL
 from .layers import LAYERS, Layer
 from .ontology import Ontology
 from .records import Record, dumps_line, iter_jsonl, segment_sort_key, write_jsonl
 from .validate import ROOT, Problem, RecordChecker
+from .workspace import Workspace
 
 QUARANTINE_FILE = "quarantine.jsonl"
 UNKNOWN = "(layer unknown)"
@@ -493,7 +494,7 @@ class Converter:
                 self._foreign(r, i, Layer.EVENTS, errors)
                 continue
             rid = r.get("id")
-            if rid is None:
+            if not isinstance(rid, str | int):
                 errors.append(f"result {i}: a span has no region id, so no relation can name it")
                 continue
             if rid in triggers or rid in arguments:
@@ -511,7 +512,11 @@ class Converter:
         for i, rel in relations:
             a, b = rel.get("from_id"), rel.get("to_id")
             where = f"result {i} (relation {a} → {b})"
-            missing = [x for x in (a, b) if x not in triggers and x not in arguments]
+            missing = [
+                x
+                for x in (a, b)
+                if not isinstance(x, str | int) or (x not in triggers and x not in arguments)
+            ]
             if missing:
                 errors.append(f"{where}: names no region of this annotation: {missing[0]!r}")
                 continue
@@ -520,12 +525,12 @@ class Converter:
             elif a in arguments and b in triggers:
                 trig, arg = b, a
             else:
-                kind = "trigger" if a in triggers else "argument"
+                kinds = "triggers" if a in triggers else "arguments"
                 errors.append(
-                    f"{where}: links a {kind} to a {kind}; a relation must link a trigger to an "
-                    "argument"
+                    f"{where}: links two {kinds}; a relation must link a trigger to an argument"
                 )
                 continue
+            linked.add(arg)
             labels = rel.get("labels")
             if not isinstance(labels, list) or not labels:
                 errors.append(f"{where}: has no role; pick the argument's role on the relation")
@@ -533,7 +538,6 @@ class Converter:
             if len(labels) != 1:
                 errors.append(f"{where}: has {len(labels)} roles {labels!r}; keep one")
                 continue
-            linked.add(arg)
             span, entity_type = arguments[arg]
             args_of[trig].append(({"role": labels[0], **span, "entity_type": entity_type}, arg))
         for rid, (span, _label) in arguments.items():
@@ -677,7 +681,7 @@ class ImportSummary:
     def realigned(self) -> int:
         return self._total("realigned")
 
-    COLUMNS = ("layer", "read", "valid", "quarantined", "skipped", "realigned spans", "annotators")
+    COLUMNS = ("layer", "read", "valid", "quarantined", "skipped", "realigned", "annotators")
 
     def rows(self) -> list[tuple[object, ...]]:
         rows: list[tuple[object, ...]] = []
@@ -899,6 +903,33 @@ def _fetch(source: ProjectSource, into: IO[bytes]) -> None:
 def _connection_url(connection: Any) -> str | None:
     url = getattr(connection, "url", None)
     return url if isinstance(url, str) else None
+
+
+def sources_for(
+    workspace: Workspace,
+    project_ids: Sequence[int] = (),
+    files: Sequence[Path] = (),
+    url: str | None = None,
+    api_key: str | None = None,
+) -> list[ExportSource]:
+    """What `annotations import` reads: export files, projects by id, or else the workspace's
+    projects (`.newsanno/projects.json`, which also tells each project's layer)."""
+    sources: list[ExportSource] = [Path(f) for f in files]
+    if files and not project_ids:
+        return sources
+    from . import labelstudio
+
+    recorded = labelstudio.load_projects(workspace)
+    layer_of_project = {ref.id: layer for layer, ref in recorded.items()}
+    ids = list(project_ids) or [recorded[layer].id for layer in LAYERS if layer in recorded]
+    if not ids:
+        raise LabelStudioError(
+            f"No projects to import from: {workspace.projects_file} lists none. Run 'newsanno "
+            "project create', or name them with --project ID or --from-file EXPORT.json."
+        )
+    connection = labelstudio.resolve_connection(workspace, url, api_key)
+    sources += [ProjectSource(connection, pid, layer_of_project.get(pid)) for pid in ids]
+    return sources
 
 
 @contextmanager
