@@ -381,14 +381,14 @@ def _scan_records(annotations_dir: Path, checker: RecordChecker, scan: _Scan) ->
             problems.add(path, lineno, found)
             if found:
                 continue
-            r = Record.from_dict(raw)
-            scan.documents.add(r.document_id)
+            # the record has passed its schema: read the few fields counted straight from it
+            scan.documents.add(raw["document_id"])
             scan.records[layer] += 1
-            scan.annotators[layer].add(r.annotator)
-            scan.per_task[layer][_task_key(layer, r.segment_id, r.target)] += 1
-            scan.ground_truth += r.ground_truth
-            if r.model_version:
-                scan.model_versions.add(r.model_version)
+            scan.annotators[layer].add(raw["annotator"])
+            scan.per_task[layer][_task_key(layer, raw["segment_id"], raw.get("target"))] += 1
+            scan.ground_truth += bool(raw.get("ground_truth"))
+            if raw.get("model_version"):
+                scan.model_versions.add(raw["model_version"])
     problems.raise_if_any()
 
 
@@ -539,21 +539,24 @@ class _Rows:
         }
 
     @staticmethod
-    def annotation(r: Record, raw: dict[str, Any]) -> dict[str, Any]:
-        task = r.segment_id if r.target is None else f"{r.segment_id}#{r.target}"
+    def annotation(raw: dict[str, Any]) -> dict[str, Any]:
+        """A per-annotator row, from the record as imported (it has passed its schema; the
+        many per-annotator rows are built from the dict, without a Record in between)."""
+        segment_id, target = raw["segment_id"], raw.get("target")
+        task = segment_id if target is None else f"{segment_id}#{target}"
         return {
-            "id": f"{r.layer}/{task}/{r.annotator}/{r.annotation_id}",
-            "layer": str(r.layer),
-            "document_id": r.document_id,
-            "segment_id": r.segment_id,
-            "target": r.target,
-            "annotator": r.annotator,
-            "annotation_id": str(r.annotation_id),
-            "created_at": r.created_at,
-            "updated_at": r.updated_at,
-            "lead_time": r.lead_time,
-            "ground_truth": r.ground_truth,
-            "model_version": r.model_version,
+            "id": f"{raw['layer']}/{task}/{raw['annotator']}/{raw.get('annotation_id', '')}",
+            "layer": raw["layer"],
+            "document_id": raw["document_id"],
+            "segment_id": segment_id,
+            "target": target,
+            "annotator": raw["annotator"],
+            "annotation_id": str(raw.get("annotation_id", "")),
+            "created_at": raw.get("created_at"),
+            "updated_at": raw.get("updated_at"),
+            "lead_time": raw.get("lead_time"),
+            "ground_truth": bool(raw.get("ground_truth", False)),
+            "model_version": raw.get("model_version"),
             "record": orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode(),
         }
 
@@ -743,8 +746,8 @@ def publish(
                 path = annotations_dir / f"{layer}.jsonl"
                 if path.is_file():
                     for _, raw in _iter_raw(path):
-                        r = Record.from_dict(raw)
-                        writers["annotations"].add(split_of[r.document_id], rows.annotation(r, raw))
+                        split = split_of[raw["document_id"]]
+                        writers["annotations"].add(split, rows.annotation(raw))
             for writer in writers.values():
                 writer.close()
             for config, writer in writers.items():
