@@ -146,6 +146,20 @@ def test_ground_truth_wins_over_the_majority() -> None:
     assert g.label == "against"
 
 
+def test_ground_truth_of_a_reviewer_who_also_annotated_wins() -> None:
+    """The reviewer's own earlier-updated ground truth still wins over their plain record."""
+    records = [
+        rec(Layer.STANCE, "a", 1, target="ISIS", label="favor"),
+        rec(Layer.STANCE, "b", 2, target="ISIS", label="none"),
+        rec(Layer.STANCE, "b", 3, target="ISIS", label="against", ground_truth=True,
+            updated_at="2023-01-01T00:00:00Z"),
+    ]  # fmt: skip
+    outcome, (g,), conflicts = adjudicate_layer(Layer.STANCE, records)
+    assert not conflicts and outcome.ground_truth == 1 and outcome.tasks == 1
+    assert g.label == "against"
+    assert g.updated_at == "2024-01-03T00:00:00Z"  # the latest input: b's plain record
+
+
 def test_events_majority_with_arguments() -> None:
     """Attack trigger 3/3 → gold; Attacker 3/3 → gold; Target 2/3 → gold; Place 1/3 → not.
     Die trigger 1/3 → not gold."""

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
 
 import pytest
 from label_studio_sdk.label_interface import LabelInterface
+from typer.testing import CliRunner
 
 from newsanno.adjudicate import adjudicate, read_conflicts
+from newsanno.cli import app
+from newsanno.errors import LabelStudioError
 from newsanno.labelconfig import label_config
+from newsanno.labelstudio import Connection, ProjectRef, load_projects
 from newsanno.layers import Layer
 from newsanno.ontology import Ontology
-from newsanno.records import Argument, Entity, Event, Record, Source, Span, write_records
-from newsanno.review import build_review_tasks, load_review_tasks, record_result
+from newsanno.records import (
+    Argument,
+    Entity,
+    Event,
+    Record,
+    Source,
+    Span,
+    read_records,
+    write_records,
+)
+from newsanno.review import (
+    build_review_tasks,
+    create_review,
+    load_review_projects,
+    load_review_tasks,
+    record_result,
+    save_review_project,
+)
 from newsanno.tasks import read_tasks
+from newsanno.workspace import Workspace
 
+runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
 TASKS = REPO / "tasks"
 
@@ -41,7 +65,7 @@ def record(task: dict, layer: Layer, annotator: str, annotation_id: int, **kw) -
         annotator=annotator,
         annotation_id=annotation_id,
         updated_at=f"2024-03-0{annotation_id}T00:00:00Z",
-        source=Source("http://ls", 1, annotation_id),
+        source=Source("http://labelling.example", 1, annotation_id),
         target=d.get("target"),
         **kw,
     )
@@ -155,3 +179,116 @@ def test_conflict_without_a_task_in_tasks_dir_uses_the_record_data(tmp_path: Pat
     assert (data["doc_start"], data["doc_end"]) == tuple(
         int(x) for x in seg.rsplit(":", 1)[1].split("-")
     )
+
+
+def test_review_projects_are_recorded_beside_the_labeling_projects(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    ws.state.mkdir()
+    labeling = {
+        "projects": {"entities": {"id": 1, "title": "n · entities", "url": "u", "server": "s"}}
+    }
+    ws.projects_file.write_text(json.dumps(labeling), encoding="utf-8")
+    save_review_project(ws, Layer.STANCE, ProjectRef(7, "n · review · stance", "u7", "s"))
+    save_review_project(ws, Layer.ENTITIES, ProjectRef(5, "n · review · entities", "u5", "s"))
+    raw = json.loads(ws.projects_file.read_text(encoding="utf-8"))
+    assert raw["projects"] == labeling["projects"]
+    assert list(raw["review"]) == ["entities", "stance"]
+    assert load_review_projects(ws) == {
+        Layer.ENTITIES: ProjectRef(5, "n · review · entities", "u5", "s"),
+        Layer.STANCE: ProjectRef(7, "n · review · stance", "u7", "s"),
+    }
+    assert load_projects(ws)[Layer.ENTITIES].id == 1
+
+
+def test_too_long_a_title_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    ann = conflicting_workspace(tmp_path)
+    nowhere = Connection("http://127.0.0.1:9", "not-used")  # never contacted
+    with pytest.raises(LabelStudioError, match=r"has 54 characters; Label Studio allows 50"):
+        create_review(Workspace(tmp_path), nowhere, ann, TASKS, title_prefix="x" * 34)
+    assert not (tmp_path / ".newsanno" / "projects.json").exists()
+
+
+def test_cli_review_create_without_a_server(tmp_path: Path, monkeypatch) -> None:
+    conflicting_workspace(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["review", "create", "--tasks", str(TASKS)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(
+        "Error: No Label Studio to talk to. Run 'newsanno server start'"
+    )
+
+
+# --- the round trip through a real Label Studio ----------------------------------------------
+
+
+@pytest.mark.integration
+def test_review_round_trip(label_studio, ls_workspace, tmp_path, monkeypatch) -> None:
+    """conflict → review project → a reviewer's annotation (posted through the API) → import →
+    the next adjudication takes it as gold."""
+    unique_title = f"rt {uuid.uuid4().hex[:8]}"
+    from newsanno.importer import ProjectSource, import_annotations
+    from newsanno.labelstudio import Client, resolve_connection
+    from newsanno.review import REVIEW_KEY
+
+    ann = conflicting_workspace(tmp_path)
+    summary = adjudicate(ann)
+    assert summary.total_conflicts == 3
+
+    conn = resolve_connection(ls_workspace)
+    review = create_review(ls_workspace, conn, ann, TASKS, title_prefix=unique_title)
+    assert [(p.layer, p.conflicts, p.result.sent, p.created) for p in review.pushes] == [
+        (layer, 1, 1, True) for layer in (Layer.ENTITIES, Layer.EVENTS, Layer.STANCE)
+    ]
+    recorded = load_review_projects(ls_workspace)
+    assert {layer: ref.id for layer, ref in recorded.items()} == {
+        p.layer: p.project.id for p in review.pushes
+    }
+    assert recorded[Layer.STANCE].title == f"{unique_title} · review · stance"
+    assert REVIEW_KEY in json.loads(ls_workspace.projects_file.read_text(encoding="utf-8"))
+
+    # a second run (through the CLI, in the workspace) finds the projects and sends nothing
+    monkeypatch.chdir(ls_workspace.root)
+    result = runner.invoke(
+        app, ["review", "create", "-a", str(ann), "--tasks", str(TASKS), "--title", unique_title]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Review projects" in result.stdout
+    again = create_review(ls_workspace, conn, ann, TASKS)  # the recorded title prefix is reused
+    assert [
+        (p.project, p.created, p.result.sent, p.result.already_there) for p in again.pushes
+    ] == [(p.project, False, 0, 1) for p in review.pushes]
+
+    # the reviewer takes annotator-1's version of every task (entities: ORG; events: both
+    # arguments; stance: against) and submits it
+    client = Client(conn)
+    reviewer = client.whoami()
+    versions = {c.layer: c.versions[0] for c in read_conflicts(ann)}
+    for push in review.pushes:
+        (task,) = client.export_json(push.project.id)
+        assert task["meta"]["review"] is True
+        assert len(task["predictions"]) == 2
+        client.create_annotation(task["id"], record_result(versions[push.layer]), reviewer)
+
+    ontology = Ontology.load(REPO / "schema" / "ontology.json")
+    sources = [ProjectSource(conn, p.project.id, p.layer) for p in review.pushes]
+    imported = import_annotations(sources, ann, ontology)
+    assert sum(c.valid for c in imported.counts.values()) == 3
+
+    review_records = [
+        r for layer in Layer for r in read_records(ann / f"{layer}.jsonl")
+        if r.source.url == conn.url
+    ]  # fmt: skip
+    assert len(review_records) == 3
+    assert all(r.ground_truth for r in review_records), (
+        "the importer must mark the annotations of review tasks (meta.review) as ground truth"
+    )
+    resolved = adjudicate(ann)
+    assert resolved.total_conflicts == 0
+    assert [(o.layer, o.ground_truth) for o in resolved.layers] == [
+        (Layer.ENTITIES, 1), (Layer.EVENTS, 1), (Layer.STANCE, 1),
+    ]  # fmt: skip
+    gold = {layer: read_records(ann / "gold" / f"{layer}.jsonl") for layer in Layer}
+    assert [e.label for e in gold[Layer.ENTITIES][0].entities] == ["ORG"]
+    assert [a.role for a in gold[Layer.EVENTS][0].events[0].arguments] == ["Giver", "Place"]
+    assert gold[Layer.STANCE][0].label == "against"
+    assert all(g[0].annotator == "gold" and g[0].ground_truth for g in gold.values())

@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from .agreement import annotation_id_key, by_task, read_layer_records
+from .agreement import annotation_id_key, by_task, read_layer_records, task_sort_key
 from .errors import InvalidAnnotations, NewsannoError
 from .layers import LAYERS, Layer
 from .records import (
@@ -224,13 +224,20 @@ def adjudicate_layer(
     gold: list[Record] = []
     conflicts: list[Conflict] = []
     counts = Counter[str]()
-    groups = by_task(records)
-    for group in groups.values():
-        inputs = sorted(group.values(), key=lambda r: annotation_id_key(r.annotation_id))
-        truth = [r for r in inputs if r.ground_truth]
-        if truth:
+    records = list(records)
+    # Ground truth is looked at before one record per annotator is kept: a reviewer who also
+    # annotated the task has both a plain record and a ground-truth one.
+    truths = by_task_all(r for r in records if r.ground_truth)
+    groups = by_task(r for r in records if not r.ground_truth)
+    keys = sorted({*groups, *truths}, key=task_sort_key)
+    for key in keys:
+        inputs = sorted(
+            [*groups.get(key, {}).values(), *truths.get(key, ())],
+            key=lambda r: annotation_id_key(r.annotation_id),
+        )
+        if key in truths:
             latest = max(
-                truth, key=lambda r: (r.updated_at or "", annotation_id_key(r.annotation_id))
+                truths[key], key=lambda r: (r.updated_at or "", annotation_id_key(r.annotation_id))
             )
             gold.append(_gold_record(latest, inputs))
             counts["ground_truth"] += 1
@@ -255,13 +262,20 @@ def adjudicate_layer(
         counts["single" if len(inputs) == 1 else "majority"] += 1
     outcome = LayerOutcome(
         layer,
-        tasks=len(groups),
+        tasks=len(keys),
         ground_truth=counts["ground_truth"],
         single=counts["single"],
         majority=counts["majority"],
         conflicts=counts["conflicts"],
     )
     return outcome, gold, conflicts
+
+
+def by_task_all(records: Iterable[Record]) -> dict[tuple[str, str], list[Record]]:
+    out: dict[tuple[str, str], list[Record]] = {}
+    for r in records:
+        out.setdefault(r.task_key, []).append(r)
+    return out
 
 
 def _gold_record(content: Record, inputs: Sequence[Record]) -> Record:

@@ -18,23 +18,39 @@ marks the reviewer's annotations `ground_truth` (the importer reads `meta.review
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .adjudicate import Conflict, read_conflicts
-from .errors import TasksError
+from .adjudicate import Conflict, adjudicate, gold_is_stale, read_conflicts
+from .errors import LabelStudioError, TasksError
 from .labelconfig import (
     ARGUMENT_CONTROL,
     ENTITY_CONTROL,
     STANCE_CONTROL,
     TEXT,
     TRIGGER_CONTROL,
+    label_config,
+)
+from .labelstudio import (
+    DEFAULT_TITLE,
+    TITLE_SEPARATOR,
+    Client,
+    Connection,
+    ProjectRef,
+    PushResult,
+    instructions,
+    load_projects,
+    project_title,
+    push_tasks_to_project,
 )
 from .layers import LAYERS, Layer
+from .ontology import Ontology, default_ontology_path
 from .records import Record, segment_sort_key
 from .tasks import read_tasks, region_id
+from .workspace import Workspace, write_atomic
 
 TaskKey = tuple[str, str]
 
@@ -181,3 +197,196 @@ def build_review_tasks(conflicts: Iterable[Conflict], tasks_dir: Path) -> Review
 def load_review_tasks(annotations_dir: Path, tasks_dir: Path) -> ReviewTasks:
     """Review tasks for the conflicts in `annotations_dir/conflicts.jsonl`."""
     return build_review_tasks(read_conflicts(annotations_dir), tasks_dir)
+
+
+# ---- review projects in Label Studio ---------------------------------------------------------
+
+MAX_TITLE = 50  # Label Studio refuses longer project titles
+REVIEW_KEY = "review"  # the key of the review projects in .newsanno/projects.json
+REVIEW_NOTE = (
+    "<h2>Review</h2><p>Annotators disagreed on these tasks. Each prediction is one annotator's "
+    "version (its model version is the annotator). Start from the one you judge right, correct "
+    "it, and submit: your annotation becomes the ground truth of the task.</p>"
+)
+
+
+def review_title(prefix: str, layer: Layer) -> str:
+    return project_title(f"{prefix}{TITLE_SEPARATOR}review", layer)
+
+
+def load_review_projects(workspace: Workspace) -> dict[Layer, ProjectRef]:
+    """The review projects by layer, from `.newsanno/projects.json` (key "review")."""
+    raw = _projects_json(workspace)
+    try:
+        return {
+            Layer(layer): ProjectRef(int(p["id"]), p["title"], p["url"], p.get("server", ""))
+            for layer, p in raw.get(REVIEW_KEY, {}).items()
+        }
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LabelStudioError(
+            f"{workspace.projects_file}: the {REVIEW_KEY!r} entry is damaged "
+            f"({exc.__class__.__name__}: {exc}). Delete that entry and run 'newsanno review "
+            "create' again: it finds its projects by title."
+        ) from None
+
+
+def save_review_project(workspace: Workspace, layer: Layer, ref: ProjectRef) -> None:
+    """Record one review project, keeping everything else in projects.json as it is."""
+    raw = _projects_json(workspace)
+    review = dict(raw.get(REVIEW_KEY) or {})
+    review[str(layer)] = {"id": ref.id, "title": ref.title, "url": ref.url, "server": ref.server}
+    raw[REVIEW_KEY] = {str(k): review[str(k)] for k in LAYERS if str(k) in review}
+    workspace.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_atomic(
+        workspace.projects_file,
+        json.dumps(raw, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+    )
+
+
+def _projects_json(workspace: Workspace) -> dict[str, Any]:
+    path = workspace.projects_file
+    if not path.is_file():
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise LabelStudioError(
+            f"{path} is not JSON ({exc}). Delete it and run 'newsanno project create' again."
+        ) from None
+    return raw if isinstance(raw, dict) else {}
+
+
+@dataclass(frozen=True)
+class ReviewPush:
+    layer: Layer
+    project: ProjectRef
+    created: bool
+    conflicts: int
+    result: PushResult
+
+
+@dataclass
+class ReviewSummary:
+    pushes: list[ReviewPush] = field(default_factory=list)
+    adjudicated: bool = False  # the records had changed, so adjudication ran first
+    without_task: int = 0  # conflicts whose task is not in tasks/ (data from the records)
+
+    @property
+    def conflicts(self) -> int:
+        return sum(p.conflicts for p in self.pushes)
+
+    def rows(self) -> list[tuple[str, int, str, int, int, str]]:
+        """(layer, project id, url, conflicts, sent now, created|found)"""
+        return [
+            (
+                str(p.layer),
+                p.project.id,
+                p.project.url,
+                p.conflicts,
+                p.result.sent,
+                "created" if p.created else "found",
+            )
+            for p in self.pushes
+        ]
+
+
+def create_review(
+    workspace: Workspace,
+    conn: Connection,
+    annotations_dir: Path,
+    tasks_dir: Path,
+    title_prefix: str | None = None,
+) -> ReviewSummary:
+    """Push the conflicts of `annotations_dir` to one review project per layer (created or found
+    by title, recorded in projects.json under "review"); only tasks not there yet are sent.
+
+    If the records changed since the last adjudication, it adjudicates first.
+    """
+    annotations_dir = Path(annotations_dir)
+    summary = ReviewSummary()
+    if gold_is_stale(annotations_dir):
+        adjudicate(annotations_dir)
+        summary.adjudicated = True
+    review = load_review_tasks(annotations_dir, tasks_dir)
+    summary.without_task = review.without_task
+    if not review.by_layer:
+        return summary
+
+    recorded = {k: v for k, v in load_review_projects(workspace).items() if v.server == conn.url}
+    prefix = (
+        title_prefix
+        or _recorded_prefix(recorded)
+        or _labeling_prefix(workspace, conn)
+        or DEFAULT_TITLE
+    )
+    for layer in review.by_layer:  # checked before anything is sent
+        if len(title := review_title(prefix, layer)) > MAX_TITLE:
+            raise LabelStudioError(
+                f"The review project title '{title}' has {len(title)} characters; Label Studio "
+                f"allows {MAX_TITLE}. Choose a shorter --title."
+            )
+    ontology = _ontology(workspace)
+    configs = {layer: _config(Path(tasks_dir), layer, ontology) for layer in review.by_layer}
+    client = Client(conn)
+    client.whoami()
+    for layer, xml in configs.items():
+        client.validate_config(xml, source=f"{layer} labeling config")
+    guidelines = workspace.schema / "GUIDELINES.md"
+    for layer, tasks in review.by_layer.items():
+        title = review_title(prefix, layer)
+        ref = _find(client, recorded.get(layer), title)
+        created = ref is None
+        if ref is None:
+            project_id = client.create_project(
+                title,
+                configs[layer],
+                description=f"newsanno {layer} review: conflicts between annotators",
+                expert_instruction=REVIEW_NOTE + instructions(layer, ontology, guidelines),
+            )
+            ref = ProjectRef(project_id, title, client.project_url(project_id), conn.url)
+        save_review_project(workspace, layer, ref)
+        result = push_tasks_to_project(client, ref.id, tasks)
+        summary.pushes.append(ReviewPush(layer, ref, created, len(tasks), result))
+    return summary
+
+
+def _ontology(workspace: Workspace) -> Ontology:
+    path = workspace.schema / "ontology.json"
+    return Ontology.load(path if path.is_file() else default_ontology_path())
+
+
+def _config(tasks_dir: Path, layer: Layer, ontology: Ontology) -> str:
+    """The labeling projects' config (tasks/<layer>.xml), else the one the ontology makes."""
+    path = tasks_dir / f"{layer}.xml"
+    return path.read_text(encoding="utf-8") if path.is_file() else label_config(layer, ontology)
+
+
+def _recorded_prefix(recorded: dict[Layer, ProjectRef]) -> str | None:
+    """The title prefix of the review projects recorded for this server."""
+    for layer, ref in recorded.items():
+        suffix = review_title("", layer)
+        if ref.title.endswith(suffix) and len(ref.title) > len(suffix):
+            return ref.title[: -len(suffix)]
+    return None
+
+
+def _labeling_prefix(workspace: Workspace, conn: Connection) -> str | None:
+    """The title prefix of the labeling projects on this server, if recorded."""
+    for ref in load_projects(workspace).values():
+        if ref.server == conn.url and TITLE_SEPARATOR in ref.title:
+            return ref.title.rsplit(TITLE_SEPARATOR, 1)[0]
+    return None
+
+
+def _find(client: Client, recorded: ProjectRef | None, title: str) -> ProjectRef | None:
+    if recorded is not None and recorded.title == title and client.get_project(recorded.id):
+        return recorded
+    ids = client.find_projects(title)
+    if len(ids) > 1:
+        raise LabelStudioError(
+            f"Label Studio at {client.url} has {len(ids)} projects titled '{title}' "
+            f"(ids {', '.join(map(str, ids))}). Delete the extra ones or choose another --title."
+        )
+    if ids:
+        return ProjectRef(ids[0], title, client.project_url(ids[0]), client.url)
+    return None

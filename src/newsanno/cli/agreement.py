@@ -10,8 +10,11 @@ import typer
 
 from ..adjudicate import adjudicate
 from ..agreement import PAIR_FIGURES, REPORT_ORDER, AgreementReport, load_and_measure
-from ._apps import annotations_app
-from ._common import console, table, user_errors
+from ..labelstudio import resolve_connection
+from ..review import create_review
+from ..workspace import Workspace
+from ._apps import annotations_app, review_app
+from ._common import ApiKeyOpt, UrlOpt, console, table, user_errors
 
 AnnotationsOpt = Annotated[
     Path, typer.Option("--annotations", "-a", help="Folder of the canonical record files.")
@@ -102,3 +105,48 @@ def adjudicate_cmd(
             f"{n} conflict{'s' if n > 1 else ''} in {summary.conflicts_path}: send them to "
             "reviewers with 'newsanno review create', import their verdicts, then adjudicate again."
         )
+
+
+@review_app.command("create")
+def review_create_cmd(
+    annotations: AnnotationsOpt = Path("annotations"),
+    tasks: Annotated[
+        Path, typer.Option("--tasks", help="Folder of the tasks (their data is reused).")
+    ] = Path("tasks"),
+    title: Annotated[
+        str | None,
+        typer.Option("--title", help="Title prefix (default: the labeling projects' prefix)."),
+    ] = None,
+    url: UrlOpt = None,
+    api_key: ApiKeyOpt = None,
+) -> None:
+    """Send the conflicts to a Label Studio review project per layer.
+
+    Example: newsanno review create --annotations annotations --tasks tasks
+    """
+    with user_errors():
+        workspace = Workspace.here()
+        summary = create_review(
+            workspace, resolve_connection(workspace, url, api_key), annotations, tasks, title
+        )
+    if summary.adjudicated:
+        console.print(f"The records had changed: adjudicated {annotations}/ first.")
+    if not summary.pushes:
+        console.print("No conflicts: nothing to review.")
+        return
+    console.print(
+        table(
+            "Review projects",
+            ["layer", "project", "url", "conflicts", "sent now", ""],
+            summary.rows(),
+        )
+    )
+    if summary.without_task:
+        console.print(
+            f"{summary.without_task} conflicts have no task in {tasks}/: their review tasks "
+            "carry the records' text without context."
+        )
+    console.print(
+        "Reviewers submit one annotation per task; then 'newsanno annotations import' (it marks "
+        "review annotations as ground truth) and 'newsanno annotations adjudicate'."
+    )
