@@ -16,14 +16,16 @@ import json
 import os
 import shutil
 import tempfile
+import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+from newsanno.labelstudio import Client, Connection
 from newsanno.server import free_port, start_server, stop_server
 from newsanno.workspace import Workspace
 
@@ -32,6 +34,9 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 for _var in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
     os.environ.pop(_var, None)
+
+
+_TEMPLATE: dict[str, Path | None] = {}
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,26 @@ class LabelStudioServer:
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
+    def personal_access_token(self) -> str:
+        """The admin's personal access token (a JWT), created once per session: Label Studio
+        shows it in full only when it is created."""
+        if "pat" not in _PAT:
+            req = urllib.request.Request(
+                f"{self.url}/api/token/",
+                method="POST",
+                headers={"Authorization": f"Token {self.api_key}"},
+            )
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                _PAT["pat"] = json.loads(resp.read())["token"]
+        return _PAT["pat"]
+
     def restart(self) -> LabelStudioServer:
         """Start it again after a test killed it (same port, data dir and credentials)."""
         result = start_server(self.workspace, port=self.port, data_dir=self.data_dir)
         return _server(result.info.pid, self.workspace, self.data_dir, result.info.url)
+
+
+_PAT: dict[str, str] = {}
 
 
 def _server(pid: int, workspace: Workspace, data_dir: Path, url: str) -> LabelStudioServer:
@@ -100,6 +121,7 @@ def label_studio(
     data_dir = root / "data"
     cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
     template = _template(Path(cache.mkdir("newsanno-label-studio")), root) if cache else None
+    _TEMPLATE["path"] = template
     if template is not None:
         shutil.copytree(template, data_dir)
     workspace = Workspace(root / "workspace")
@@ -122,5 +144,36 @@ def ls_workspace(label_studio: LabelStudioServer, tmp_path: Path) -> Workspace:
 
 @pytest.fixture
 def unique_title(request: pytest.FixtureRequest) -> str:
-    """A project title prefix no other test (or earlier session) uses."""
-    return f"{request.node.name[:40]} {uuid.uuid4().hex[:8]}"
+    """A project title prefix no other test (or earlier session) uses; short enough for
+    '<prefix> · entities' to fit Label Studio's 50-character titles."""
+    return f"{request.node.name.removeprefix('test_')[:24]} {uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def ls_client(label_studio: LabelStudioServer) -> Client:
+    """newsanno's Label Studio client, logged in as the session admin (legacy token)."""
+    return Client(Connection(label_studio.url, label_studio.api_key))
+
+
+@pytest.fixture
+def make_project(ls_client: Client, unique_title: str) -> Iterator[Callable[..., int]]:
+    """`make_project(label_config, title=None) -> project id`: a fresh, empty project of the test's
+    own (titled after the test unless given), deleted again when the test ends."""
+    made: list[int] = []
+
+    def make(label_config: str, title: str | None = None) -> int:
+        project_id = ls_client.create_project(title or f"{unique_title} #{len(made)}", label_config)
+        made.append(project_id)
+        return project_id
+
+    yield make
+    for project_id in made:
+        with contextlib.suppress(Exception):
+            ls_client.delete_project(project_id)
+
+
+@pytest.fixture
+def ls_data_dir_template(label_studio: LabelStudioServer) -> Path | None:
+    """The migrated data dir the session server was copied from (None with
+    NEWSANNO_TEST_FRESH_LS=1): copy it to start another server in ~5 s instead of ~40 s."""
+    return _TEMPLATE.get("path")

@@ -26,7 +26,6 @@ import httpx
 import orjson
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
-from label_studio_sdk.label_interface import LabelInterface
 
 from .errors import LabelStudioError, TasksError
 from .layers import LAYERS, Layer
@@ -39,6 +38,7 @@ NO_RETRY: dict[str, Any] = {"max_retries": 0}
 DEFAULT_BATCH = 500
 DEFAULT_TITLE = "newsanno"
 TITLE_SEPARATOR = " · "
+MAX_TITLE = 50  # Label Studio refuses longer project titles
 T = TypeVar("T")
 
 # ---- connection --------------------------------------------------------------------------------
@@ -93,6 +93,10 @@ def resolve_connection(
 
 
 def _detail(body: Any) -> str:
+    if isinstance(body, dict) and len(body) == 1:
+        (value,) = body.values()
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return "; ".join(value)
     if isinstance(body, dict):
         for key in ("validation_errors", "detail", "message", "error"):
             if body.get(key):
@@ -201,11 +205,8 @@ class Client:
         return f"{self.url}/projects/{project_id}"
 
     def validate_config(self, label_config: str, source: str = "labeling config") -> None:
-        """Ask the server whether a labeling config is valid, without a project."""
-        try:
-            LabelInterface(label_config).validate()
-        except Exception as exc:
-            raise TasksError(f"{source}: not a valid labeling config: {exc}") from None
+        """Ask the server whether a labeling config is valid, without a project
+        (`POST /api/projects/validate/`: its reasons are clearer than an offline check's)."""
         resp = self._raw("POST", "api/projects/validate/", {"label_config": label_config})
         if resp.status_code == 400:
             raise TasksError(
@@ -649,12 +650,20 @@ def push_projects(
             read_tasks(tasks_dir / f"{layer}.jsonl"),
         )
 
+    records = {k: v for k, v in load_projects(workspace).items() if v.server == conn.url}
+    for layer in layers:
+        prefix = title_prefix or _recorded_prefix(records.get(layer)) or DEFAULT_TITLE
+        if len(project_title(prefix, layer)) > MAX_TITLE:
+            longest = max(len(project_title("", layer)) for layer in layers)
+            raise LabelStudioError(
+                f"The title prefix '{prefix}' is too long: Label Studio project titles hold "
+                f"{MAX_TITLE} characters, so use --title with at most {MAX_TITLE - longest}."
+            )
     client = Client(conn)
     client.whoami()
     for layer in layers:
         client.validate_config(prepared[layer][0], source=str(tasks_dir / f"{layer}.xml"))
 
-    records = {k: v for k, v in load_projects(workspace).items() if v.server == conn.url}
     summary = PushSummary()
     # Resolve (and check) every project before sending any task: a refused config change
     # must leave everything as it was.

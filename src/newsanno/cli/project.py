@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from rich.table import Table
 
 from ..labelstudio import Client, load_projects, push_projects, resolve_connection
 from ..layers import LAYERS, Layer
@@ -55,15 +55,13 @@ def create_cmd(
             layer or LAYERS,
             progress=progress,
         )
+    rows = [
+        (layer, pid, count, sent, status) for layer, pid, _, count, sent, status in summary.rows()
+    ]
     console.print(
-        _urls_in_full(
-            table(
-                "Label Studio projects",
-                ["layer", "project", "URL", "tasks", "sent now", ""],
-                summary.rows(),
-            )
-        )
+        table("Label Studio projects", ["layer", "project", "tasks", "sent now", ""], rows)
     )
+    _print_urls((str(p.layer), p.project.url) for p in summary.projects)
 
 
 @project_app.command("list")
@@ -79,20 +77,17 @@ def list_cmd(
         projects = load_projects(ws)
         client = Client(resolve_connection(ws, url, api_key)) if projects else None
         rows = [
-            (str(layer), p.id, p.title, p.url, client.task_count(p.id) if client else 0)
+            (str(layer), p.id, p.title, client.task_count(p.id) if client else 0)
             for layer, p in projects.items()
         ]
     if not rows:
         console.print("No projects yet. Create them: newsanno project create")
         return
-    columns = ["layer", "project", "title", "URL", "tasks"]
-    console.print(_urls_in_full(table("Label Studio projects", columns, rows)))
+    console.print(table("Label Studio projects", ["layer", "project", "title", "tasks"], rows))
+    _print_urls((str(layer), p.url) for layer, p in projects.items())
 
 
-def _urls_in_full(t: Table) -> Table:
-    """A URL cut short is useless: wrap it instead."""
-    for column in t.columns:
-        if column.header == "URL":
-            column.overflow = "fold"
-            column.justify = "left"
-    return t
+def _print_urls(urls: Iterable[tuple[str, str]]) -> None:
+    """URLs on lines of their own: a table would cut them or fold them."""
+    for layer, url in urls:
+        console.print(f"  {layer:<9} {url}", soft_wrap=True)

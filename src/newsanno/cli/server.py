@@ -54,7 +54,9 @@ def status_cmd(workspace: WorkspaceOpt = Path(".")) -> None:
         )
         return
     where = f" (last started at {status.url})" if status.url else ""
-    err_console.print(f"Label Studio is not running{where}. Start it: newsanno server start")
+    err_console.print(
+        f"Label Studio is not running{where}. Start it: newsanno server start", soft_wrap=True
+    )
     raise typer.Exit(1)
 
 
