@@ -988,8 +988,14 @@ def _loading_section(infos: dict[str, DatasetInfo], repo: str) -> str:
     lines += [
         "```",
         "",
-        f'`"{repo}"` is the Hub repository id, or the path of this folder for a local copy '
-        "(it loads offline). ClassLabel columns hold integers; "
+        (
+            f'`"{repo}"` is the Hub repository; a copy of this folder loads the same way by its '
+            "path, offline. "
+            if "/" in repo
+            else f'`"{repo}"` is the path of this folder (it loads offline); on the Hub, use the '
+            "repository id instead. "
+        )
+        + "ClassLabel columns hold integers; "
         '`ds["train"].features["ner_tags"].feature.int2str(tag)` gives the name, and for a label '
         'inside a list of structs use `features["entities"].feature["label"]`.',
     ]
