@@ -696,6 +696,18 @@ def test_cli_publishes_and_prints_the_summary(tmp_path: Path, ontology: Ontology
     assert "cut 0.5/0.25/0.25 (train/validation/test)" in (out / "README.md").read_text()
 
 
+def test_cli_defaults_are_the_workspace_folders(
+    tmp_path: Path, ontology: Ontology, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_gold(tmp_path / "annotations", ontology, docs=["doc-a"])
+    monkeypatch.chdir(tmp_path)
+    result = invoke()
+    assert result.exit_code == 0, result.output
+    assert "Dataset written to export/" in result.output
+    ds = load(tmp_path / "export", "entities", tmp_path / "cache")
+    assert ds["train"].num_rows == len(gold(tmp_path, Layer.ENTITIES))
+
+
 # ---- the Hub upload (faked: there is no network here) ------------------------------------------
 
 
