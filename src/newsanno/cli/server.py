@@ -31,9 +31,9 @@ def start_cmd(
         result = start_server(ws, port=port, data_dir=data_dir)
     info = result.info
     if result.already_running:
-        console.print(f"Label Studio already runs at {info.url} (PID {info.pid}).")
+        _say(f"Label Studio already runs at {info.url} (PID {info.pid}).")
         return
-    console.print(
+    _say(
         f"Label Studio runs at {info.url} (PID {info.pid}, ready in {result.seconds:.1f} s).\n"
         f"Log in as {info.username} with password {mask(info.password)} "
         f"(in full in {ws.server_file}). Log: {info.log}"
@@ -49,14 +49,10 @@ def status_cmd(workspace: WorkspaceOpt = Path(".")) -> None:
     with user_errors():
         status = server_status(Workspace(workspace))
     if status.running:
-        console.print(
-            f"Label Studio runs at {status.url} (PID {status.pid}, data in {status.data_dir})."
-        )
+        _say(f"Label Studio runs at {status.url} (PID {status.pid}, data in {status.data_dir}).")
         return
     where = f" (last started at {status.url})" if status.url else ""
-    err_console.print(
-        f"Label Studio is not running{where}. Start it: newsanno server start", soft_wrap=True
-    )
+    _say(f"Label Studio is not running{where}. Start it: newsanno server start", err=True)
     raise typer.Exit(1)
 
 
@@ -69,6 +65,11 @@ def stop_cmd(workspace: WorkspaceOpt = Path(".")) -> None:
     with user_errors():
         stopped = stop_server(Workspace(workspace))
     if stopped.running:
-        console.print(f"Stopped Label Studio at {stopped.url} (PID {stopped.pid}).")
+        _say(f"Stopped Label Studio at {stopped.url} (PID {stopped.pid}).")
     else:
-        console.print("No embedded Label Studio was running.")
+        _say("No embedded Label Studio was running.")
+
+
+def _say(text: str, err: bool = False) -> None:
+    """One line, never wrapped (URLs and paths stay whole), no markup (paths may hold '[')."""
+    (err_console if err else console).print(text, soft_wrap=True, markup=False)
