@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import NewsannoError
@@ -24,7 +25,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except NewsannoError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", soft_wrap=True, markup=True)
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True, markup=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
