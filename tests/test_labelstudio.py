@@ -446,3 +446,49 @@ def test_broken_tasks_line_is_named(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {tasks_dir / 'stance.jsonl'}:2")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# ---- the client calls other steps use ------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_annotations_are_attributed_to_the_annotator_accounts(
+    ls_client: Client, make_project, unique_title: str
+) -> None:
+    email = f"{unique_title.split()[-1]}@annotators.example.org"
+    annotator = ls_client.ensure_user(email, "Annotat0rPassword")
+    assert ls_client.ensure_user(email, "Annotat0rPassword") == annotator  # found, not duplicated
+    assert annotator != ls_client.whoami()
+    project_id = make_project((TASKS / "stance.xml").read_text(encoding="utf-8"))
+    task = read_tasks(TASKS / "stance.jsonl")[0]
+    (task_id,) = ls_client.import_tasks(project_id, [task])
+    choice = {"choices": ["against"]}
+    result = [{"id": "s1", "from_name": "stance", "to_name": "text", "type": "choices",
+               "value": choice}]  # fmt: skip
+    ls_client.create_annotation(task_id, result, completed_by=annotator, lead_time=4.2)
+    ls_client.create_annotation(task_id, result, ground_truth=True)
+    (exported,) = ls_client.export_json(project_id)
+    by = {a["completed_by"]: a for a in exported["annotations"]}
+    assert sorted(by) == sorted([annotator, ls_client.whoami()])
+    assert by[annotator]["lead_time"] == 4.2 and not by[annotator]["ground_truth"]
+    assert by[ls_client.whoami()]["ground_truth"]
+    assert by[annotator]["result"][0]["value"] == choice
+    assert ls_client.project_url(project_id) == f"{ls_client.url}/projects/{project_id}"
+
+
+@pytest.mark.integration
+def test_guidelines_file_joins_the_instructions(
+    ls_workspace: Workspace, ls_client: Client, unique_title: str
+) -> None:
+    ls_workspace.schema.mkdir(parents=True)
+    (ls_workspace.schema / "GUIDELINES.md").write_text(
+        "## Stance\n\nJudge the **sentence**, not the article.\n", encoding="utf-8"
+    )
+    conn = resolve_connection(ls_workspace)
+    summary = push_projects(ls_workspace, conn, TASKS, unique_title, [Layer.STANCE])
+    project = ls_client.get_project(summary.projects[0].project.id)
+    assert project is not None and project["show_instruction"]
+    assert (
+        "<h3>Stance</h3>\n<p>Judge the <b>sentence</b>, not the article.</p>"
+        in (project["expert_instruction"])
+    )

@@ -184,10 +184,16 @@ class Client:
         return int(user.id)
 
     def ensure_user(self, email: str, password: str) -> int:
-        """The id of the annotator account `email`, created with `password` if it is missing."""
+        """The id of the account `email` in the caller's organization, created if missing.
+
+        For attributing annotations (`create_annotation(completed_by=…)`). Label Studio 1.23's
+        API stores no password for users it creates this way; the password is sent anyway for
+        servers that do.
+        """
         for user in self.call("listing users", self._ls.users.list):
             if (user.email or "").lower() == email.lower():
-                return int(user.id)
+                return _id(user, "user")
+        me = self.call("GET /api/current-user/whoami", self._ls.users.whoami)
         username = re.sub(r"[^A-Za-z0-9_.-]", "_", email.split("@")[0])
         user = self.call(
             f"creating user {email}",
@@ -195,9 +201,10 @@ class Client:
             username=username,
             email=email,
             password=password,
+            active_organization=getattr(me, "active_organization", None),
             request_options=NO_RETRY,
         )
-        return int(user.id)
+        return _id(user, "user")
 
     # -- projects
 
