@@ -391,6 +391,26 @@ def test_import_from_label_studio_checks_every_record_and_reason(
         result.output
     )
 
+    # One project by id (its layer told by the tasks' meta), into another folder: same records.
+    by_id = runner.invoke(
+        app,
+        [
+            "annotations",
+            "import",
+            "--workspace",
+            str(ls_workspace.root),
+            "--project",
+            str(posted.projects[Layer.EVENTS]),
+            "--out",
+            str(ls_workspace.root / "events-only"),
+        ],
+    )
+    assert by_id.exit_code == 0, by_id.output
+    only = ls_workspace.root / "events-only"
+    assert (only / "events.jsonl").read_bytes() == first["events.jsonl"]
+    assert (only / "entities.jsonl").read_bytes() == b""
+    assert len(read_lines(only / QUARANTINE_FILE)) == 4
+
     # Re-import: the same bytes.
     again = runner.invoke(app, ["annotations", "import", "--workspace", str(ls_workspace.root)])
     assert again.exit_code == 0, again.output

@@ -82,7 +82,7 @@ class RecordChecker:
         if not isinstance(record, dict):
             return [(ROOT, f"a record must be a JSON object, not {type(record).__name__}")]
         raw_layer = record.get("layer")
-        if raw_layer not in {str(layer) for layer in LAYERS}:
+        if not isinstance(raw_layer, str) or raw_layer not in {str(layer) for layer in LAYERS}:
             if "layer" not in record:
                 return [(ROOT, "'layer' is a required property")]
             choices = ", ".join(str(layer) for layer in LAYERS)
@@ -215,7 +215,11 @@ def check_record_file(path: Path, checker: RecordChecker) -> list[Problem]:
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                out.append(Problem(name, lineno, ROOT, f"not valid JSON ({exc})"))
+                reason = str(exc).split(": line ")[0]
+                column = exc.colno if exc.lineno == 1 else len(line.rstrip(b"\r\n")) + 1
+                out.append(
+                    Problem(name, lineno, ROOT, f"not valid JSON ({reason} at column {column})")
+                )
                 continue
             if isinstance(record, dict) and set(record) == {"record", "errors"}:
                 for error in record["errors"] or ["quarantined"]:
