@@ -52,9 +52,9 @@ from .errors import ExportFormatError, InvalidAnnotations, LabelStudioError
 from .labelconfig import ARGUMENT_CONTROL, ENTITY_CONTROL, STANCE_CONTROL, TRIGGER_CONTROL
 from .layers import LAYERS, Layer
 from .ontology import Ontology
-from .records import Record, dumps_line, iter_jsonl, segment_sort_key, write_jsonl
+from .records import Record, dumps_line, iter_jsonl, segment_sort_key
 from .validate import ROOT, Problem, RecordChecker
-from .workspace import Workspace
+from .workspace import Workspace, write_atomic
 
 QUARANTINE_FILE = "quarantine.jsonl"
 UNKNOWN = "(layer unknown)"
@@ -711,9 +711,9 @@ class _Entry:
 
     updated_at: str
     seq: int
-    layer: Layer | None
-    record: dict[str, Any] | None = None  # a valid record
-    quarantine: dict[str, Any] | None = None  # or a quarantine line; neither for a skip
+    file: str | None = None  # where its line goes: a layer's file or the quarantine; None: a skip
+    line: bytes = b""  # kept serialized: a tenth of the memory of the dict
+    key: tuple[Any, ...] = ()  # its place in the sorted file
 
 
 def _id_key(annotation: dict[str, Any], task: dict[str, Any]) -> bytes:
@@ -790,7 +790,7 @@ class _Importer:
         count.read += 1
         self.seq += 1
         updated = annotation.get("updated_at")
-        entry = _Entry(updated if isinstance(updated, str) else "", self.seq, layer)
+        entry = _Entry(updated if isinstance(updated, str) else "", self.seq)
         project_id = (
             project if project is not None else annotation.get("project", task.get("project"))
         )
@@ -802,12 +802,15 @@ class _Importer:
             if done.record is not None:
                 count.valid += 1
                 count.annotators.add(done.record["annotator"])
-                entry.record = done.record
+                entry.file = f"{layer}.jsonl"
+                entry.line = dumps_line(done.record)
+                entry.key = _record_key(done.record)
             else:
                 count.quarantined += 1
-                entry.quarantine = _quarantine_line(
-                    task, annotation, layer, url, project_id, done.errors
-                )
+                row = _quarantine_line(task, annotation, layer, url, project_id, done.errors)
+                entry.file = QUARANTINE_FILE
+                entry.line = dumps_line(row)
+                entry.key = _quarantine_key(row)
         key = _id_key(annotation, task)
         old = self.entries.get(key)
         if old is not None:
@@ -817,30 +820,32 @@ class _Importer:
         self.entries[key] = entry
 
     def write(self, out: Path) -> dict[str, int]:
-        files: dict[str, list[dict[str, Any]]] = {str(layer): [] for layer in LAYERS}
-        quarantine: list[dict[str, Any]] = []
+        names = [f"{layer}.jsonl" for layer in LAYERS] + [QUARANTINE_FILE]
+        files: dict[str, list[tuple[tuple[Any, ...], bytes]]] = {name: [] for name in names}
         for entry in self.entries.values():
-            if entry.record is not None:
-                files[entry.record["layer"]].append(entry.record)
-            elif entry.quarantine is not None:
-                quarantine.append(entry.quarantine)
+            if entry.file is not None:
+                files[entry.file].append((entry.key, entry.line))
         # Keep what earlier imports wrote, unless this import brought a newer version.
         for layer in LAYERS:
-            for _, row in _read_existing(out / f"{layer}.jsonl"):
+            name = f"{layer}.jsonl"
+            for _, row in _read_existing(out / name):
                 if orjson.dumps(row.get("annotation_id")) not in self.entries:
-                    files[str(layer)].append(row)
+                    files[name].append((_record_key(row), dumps_line(row)))
         for _, row in _read_existing(out / QUARANTINE_FILE):
-            ann = (row.get("record") or {}).get("annotation") or {}
-            task = {"id": ((row.get("record") or {}).get("source") or {}).get("task_id")}
-            if _id_key(ann, task) not in self.entries:
-                quarantine.append(row)
+            record = _dict(row.get("record"))
+            ann, source = _dict(record.get("annotation")), _dict(record.get("source"))
+            if _id_key(ann, {"id": source.get("task_id")}) not in self.entries:
+                files[QUARANTINE_FILE].append((_quarantine_key(row), dumps_line(row)))
         written = {}
-        for layer in LAYERS:
-            rows = sorted(files[str(layer)], key=_record_key)
-            written[f"{layer}.jsonl"] = write_jsonl(out / f"{layer}.jsonl", rows)
-        quarantine.sort(key=_quarantine_key)
-        written[QUARANTINE_FILE] = write_jsonl(out / QUARANTINE_FILE, quarantine)
+        for name, lines in files.items():
+            lines.sort()
+            write_atomic(out / name, b"".join(line for _, line in lines))
+            written[name] = len(lines)
         return written
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _annotations_of(task: Any, index: int, name: str) -> list[dict[str, Any]]:
@@ -875,7 +880,6 @@ def _record_key(row: dict[str, Any]) -> tuple[Any, ...]:
         row.get("target") or "",
         str(row.get("annotator") or ""),
         str(row.get("annotation_id")),
-        dumps_line(row),
     )
 
 
@@ -887,7 +891,6 @@ def _quarantine_key(row: dict[str, Any]) -> tuple[Any, ...]:
         *segment_sort_key(str(record.get("segment_id") or "")),
         str(record.get("target") or ""),
         str(ann.get("id")),
-        dumps_line(row),
     )
 
 
