@@ -519,6 +519,8 @@ def test_live_golden_exports_import_with_every_reason(tmp_path: Path, ontology: 
     summary = import_annotations(sources, tmp_path, ontology)
     assert (summary.read, summary.valid, summary.quarantined, summary.skipped) == (15, 5, 9, 1)
     assert summary.realigned == 2
+    for counts in summary.counts.values():  # nothing lost
+        assert counts.read == counts.valid + counts.quarantined + counts.skipped
     for name in _files():
         assert (tmp_path / name).read_bytes() == (EXPORTS / "expected" / name).read_bytes(), name
 
@@ -569,6 +571,17 @@ def test_malformed_export_is_one_clear_line(tmp_path: Path) -> None:
         "full export, not JSON_MIN or CSV) or fix the file."
     )
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_no_projects_to_import_from(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["annotations", "import", "--workspace", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"Error: No projects to import from: {tmp_path / '.newsanno' / 'projects.json'} lists "
+        "none. Run 'newsanno project create', or name them with --project ID or --from-file "
+        "EXPORT.json."
+    )
+    assert not (tmp_path / "annotations").exists()
 
 
 def test_json_min_export_is_refused(tmp_path: Path) -> None:

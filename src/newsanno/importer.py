@@ -30,6 +30,8 @@ annotation id is imported again are dropped (also when the new version is quaran
 all others are kept. Within one import, the version with the latest `updated_at` wins. Every file
 is written atomically, sorted, with sorted keys: the same input gives the same bytes.
 
+Drafts (unsubmitted work) and predictions are not annotations: they are not imported.
+
 Exports are split into tasks without parsing the whole file at once: each task's bytes are found
 and parsed alone with orjson, so memory stays about one task deep beside the records kept.
 """
