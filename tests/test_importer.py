@@ -514,7 +514,11 @@ def _check_record(record: dict[str, Any], case: Case, posted: Posted, url: str) 
 
 
 def test_live_golden_exports_import_with_every_reason(tmp_path: Path, ontology: Ontology) -> None:
-    """The exports captured from Label Studio 1.23.2 import to the committed expected files."""
+    """The exports captured from Label Studio 1.23.2 import to the committed expected files.
+
+    When the ontology changes on purpose, rewrite them: `newsanno annotations import --from-file
+    tests/data/exports/live-entities.json --from-file …live-events.json --from-file
+    …live-stance.json --out tests/data/exports/expected` (after removing the old ones)."""
     sources = [EXPORTS / f"live-{layer}.json" for layer in LAYERS]
     summary = import_annotations(sources, tmp_path, ontology)
     assert (summary.read, summary.valid, summary.quarantined, summary.skipped) == (15, 5, 9, 1)
