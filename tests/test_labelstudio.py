@@ -199,8 +199,11 @@ def test_lost_projects_json_finds_the_projects_by_title(
 ) -> None:
     conn = resolve_connection(ls_workspace)
     first = push_projects(ls_workspace, conn, TASKS, unique_title, [Layer.EVENTS])
-    ls_workspace.projects_file.unlink()
+    ls_workspace.projects_file.write_text('{"review": {"events": {"id": 99}}}')  # lost ours
     again = push_projects(ls_workspace, conn, TASKS, unique_title, [Layer.EVENTS])
+    recorded = json.loads(ls_workspace.projects_file.read_text(encoding="utf-8"))
+    assert recorded["review"] == {"events": {"id": 99}}  # other entries are left alone
+    assert recorded["projects"]["events"]["id"] == first.projects[0].project.id
     assert again.projects[0].project.id == first.projects[0].project.id
     assert again.sent == 0 and not again.projects[0].created
 

@@ -483,14 +483,20 @@ def load_projects(workspace: Workspace) -> dict[Layer, ProjectRef]:
 
 
 def save_projects(workspace: Workspace, projects: dict[Layer, ProjectRef]) -> None:
-    data = {
-        "projects": {
-            str(layer): {"id": p.id, "title": p.title, "url": p.url, "server": p.server}
-            for layer, p in sorted(projects.items(), key=lambda kv: LAYERS.index(kv[0]))
-        }
+    """Record the layer projects; other entries of projects.json (the review projects) stay."""
+    raw: dict[str, Any] = {}
+    if workspace.projects_file.is_file():
+        try:
+            loaded = json.loads(workspace.projects_file.read_text(encoding="utf-8"))
+            raw = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            raw = {}
+    raw["projects"] = {
+        str(layer): {"id": p.id, "title": p.title, "url": p.url, "server": p.server}
+        for layer, p in sorted(projects.items(), key=lambda kv: LAYERS.index(kv[0]))
     }
     workspace.state.mkdir(parents=True, exist_ok=True, mode=0o700)
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json.dumps(raw, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     write_atomic(workspace.projects_file, text)
 
 
