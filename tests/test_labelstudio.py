@@ -483,12 +483,14 @@ def test_annotations_are_attributed_to_the_annotator_accounts(
 def test_guidelines_file_joins_the_instructions(
     ls_workspace: Workspace, ls_client: Client, unique_title: str
 ) -> None:
+    conn = resolve_connection(ls_workspace)
+    summary = push_projects(ls_workspace, conn, TASKS, unique_title, [Layer.STANCE])
     ls_workspace.schema.mkdir(parents=True)
     (ls_workspace.schema / "GUIDELINES.md").write_text(
         "## Stance\n\nJudge the **sentence**, not the article.\n", encoding="utf-8"
     )
-    conn = resolve_connection(ls_workspace)
-    summary = push_projects(ls_workspace, conn, TASKS, unique_title, [Layer.STANCE])
+    again = push_projects(ls_workspace, conn, TASKS, unique_title, [Layer.STANCE])
+    assert again.projects[0].project == summary.projects[0].project and again.sent == 0
     project = ls_client.get_project(summary.projects[0].project.id)
     assert project is not None and project["show_instruction"]
     assert (

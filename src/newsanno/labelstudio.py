@@ -680,15 +680,17 @@ def push_projects(
     summary = PushSummary()
     # Resolve (and check) every project before sending any task: a refused config change
     # must leave everything as it was.
-    plans: list[tuple[Layer, ProjectRef | None, str, bool]] = []
+    plans: list[tuple[Layer, ProjectRef | None, str, bool, bool]] = []
     for layer in layers:
         xml, _ = prepared[layer]
+        instruction = instructions(layer, ontology, guidelines)
         prefix = title_prefix or _recorded_prefix(records.get(layer)) or DEFAULT_TITLE
         title = project_title(prefix, layer)
         ref = _find_project(client, records.get(layer), title)
-        config_changed = False
+        config_changed = instruction_changed = False
         if ref is not None:
             project = client.get_project(ref.id) or {}
+            instruction_changed = (project.get("expert_instruction") or "") != instruction
             if (project.get("label_config") or "").strip() != xml.strip():
                 reason = client.check_config_change(ref.id, xml)
                 if reason is not None:
@@ -698,9 +700,9 @@ def push_projects(
                         "labels that annotations use, or create new projects with another --title."
                     )
                 config_changed = True
-        plans.append((layer, ref, title, config_changed))
+        plans.append((layer, ref, title, config_changed, instruction_changed))
 
-    for layer, ref, title, config_changed in plans:
+    for layer, ref, title, config_changed, instruction_changed in plans:
         xml, tasks = prepared[layer]
         instruction = instructions(layer, ontology, guidelines)
         created = ref is None
@@ -714,6 +716,8 @@ def push_projects(
             ref = ProjectRef(project_id, title, client.project_url(project_id), conn.url)
         elif config_changed:
             client.update_project(ref.id, label_config=xml, expert_instruction=instruction)
+        elif instruction_changed:  # new descriptions or guidelines: no annotation depends on them
+            client.update_project(ref.id, expert_instruction=instruction, show_instruction=True)
         records[layer] = ref
         save_projects(workspace, {**load_projects(workspace), layer: ref})
 
