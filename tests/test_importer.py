@@ -749,7 +749,7 @@ texts = st.text(
 
 
 @st.composite
-def text_and_spans(draw: st.DrawFn) -> tuple[str, list[tuple[int, int, str]]]:
+def text_and_spans(draw: st.DrawFn) -> tuple[str, list[tuple[int, int, str, str]]]:
     text = draw(texts)
     labels = ["PER", "ORG", "GPE", "DATE"]
     spans = []
@@ -783,12 +783,22 @@ def test_spans_survive_label_studio_round_trip(
     done = Converter(ontology).convert(task, ann, Layer.ENTITIES, None)
     assert done.errors == []
     assert done.record is not None
+    expected, moved = [], 0
+    for start, end, label, rid in spans:
+        s16, e16 = utf16_units(text, start), utf16_units(text, end)
+        both = e16 <= len(text) and text[s16:e16] == text[start:end]
+        if utf16 and (s16, e16) != (start, end) and both:
+            # Both readings give the span's text ("XX😀XX", "X"): Label Studio counts code points,
+            # so the offsets are taken as they are — the same text, another occurrence of it.
+            expected.append((s16, e16, label, rid))
+        else:
+            expected.append((start, end, label, rid))
+            moved += utf16 and (s16, e16) != (start, end)
     back = sorted((e["start"], e["end"], e["label"], e["id"]) for e in done.record["entities"])
-    assert back == sorted(spans)
+    assert back == sorted(expected)
     for e in done.record["entities"]:
         assert text[e["start"] : e["end"]] == e["text"]
-    moved = sum((utf16_units(text, s), utf16_units(text, e)) != (s, e) for s, e, _, _ in spans)
-    assert done.realigned == (moved if utf16 else 0)
+    assert done.realigned == moved
 
 
 def test_realign_only_when_utf16_reading_matches() -> None:
