@@ -378,7 +378,9 @@ class Converter:
             "created_at": annotation.get("created_at"),
             "updated_at": annotation.get("updated_at"),
             "lead_time": annotation.get("lead_time"),
-            "ground_truth": annotation.get("ground_truth", False),
+            # A reviewer's verdict on a conflict (a task of a review project) is ground truth.
+            "ground_truth": bool(annotation.get("ground_truth"))
+            or (task.get("meta") or {}).get("review") is True,
             "model_version": model_version_of(annotation, task),
             "source": {"url": url, "project_id": project_id, "task_id": task.get("id")},
         }
@@ -923,10 +925,18 @@ def sources_for(
     if files and not project_ids:
         return sources
     from . import labelstudio
+    from .review import load_review_projects
 
     recorded = labelstudio.load_projects(workspace)
+    review = load_review_projects(workspace)
     layer_of_project = {ref.id: layer for layer, ref in recorded.items()}
-    ids = list(project_ids) or [recorded[layer].id for layer in LAYERS if layer in recorded]
+    layer_of_project |= {ref.id: layer for layer, ref in review.items()}
+    ids = list(project_ids) or [
+        projects[layer].id
+        for projects in (recorded, review)
+        for layer in LAYERS
+        if layer in projects
+    ]
     if not ids:
         raise LabelStudioError(
             f"No projects to import from: {workspace.projects_file} lists none. Run 'newsanno "
