@@ -87,10 +87,12 @@ def _maxrss_mb() -> float:
 
 
 class _Meter:
-    """Time and peak memory of one step, inside the child."""
+    """Wall time, CPU time and peak memory of the steps of one measurement, inside the child."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
+        self.peak_after: dict[str, float] = {}
         self.baseline_mb = 0.0
 
     @contextmanager
@@ -98,14 +100,19 @@ class _Meter:
         gc.collect()
         if not self.seconds:
             self.baseline_mb = _maxrss_mb()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         yield
         self.seconds[name] = time.perf_counter() - t
+        self.cpu_seconds[name] = time.process_time() - cpu
+        self.peak_after[name] = round(_maxrss_mb(), 1)
 
     def result(self, **extra: Any) -> dict[str, Any]:
         return {
             "seconds": sum(self.seconds.values()),
+            "cpu_seconds": sum(self.cpu_seconds.values()),
             "steps": self.seconds,
+            "cpu_steps": self.cpu_seconds,
+            "peak_rss_mb_after": self.peak_after,
             "baseline_rss_mb": round(self.baseline_mb, 1),
             "peak_rss_mb": round(_maxrss_mb(), 1),
             **extra,
@@ -316,11 +323,15 @@ def _top_functions(session: Any, n: int) -> list[dict[str, Any]]:
     totals: dict[tuple[str, str], float] = {}
 
     def walk(frame: Any) -> None:
-        key = (frame.function or "?", _short_path(frame.file_path or ""))
-        self_time = frame.time - sum(child.time for child in frame.children)
-        if self_time > 0:
-            totals[key] = totals.get(key, 0.0) + self_time
-        for child in frame.children:
+        where = _short_path(frame.file_path or "")
+        if frame.line_no:
+            where += f":{frame.line_no}"
+        key = (frame.function or "?", where)
+        children = [c for c in frame.children if c.function != "[self]"]
+        own = frame.time - sum(c.time for c in children)  # its "[self]" frames and the rest
+        if own > 0:
+            totals[key] = totals.get(key, 0.0) + own
+        for child in children:
             walk(child)
 
     root = session.root_frame()
@@ -433,22 +444,28 @@ def measure_push(workload_tasks: Path, n: int, repeat: int, work: Path) -> dict[
         sdk = LabelStudio(base_url=info.url, api_key=info.api_key, timeout=600)
         sdk.users.whoami()  # the first request of a fresh server pays for its warm-up
         for i in range(repeat):
-            t = time.perf_counter()
-            p = sdk.projects.create(title=f"raw {i}", label_config=xml)
-            t_import = time.perf_counter()
-            assert p.id is not None
-            sdk.projects.import_tasks(id=p.id, request=tasks, request_options={"max_retries": 0})
-            raw_import.append(time.perf_counter() - t_import)
-            raw.append(time.perf_counter() - t)
-
-            t = time.perf_counter()
-            summary = push_projects(
-                ws, conn, tasks_dir, title_prefix=f"bench {i}", layers=[Layer.ENTITIES]
-            )
-            ours.append(time.perf_counter() - t)
-            sent = summary.sent
-            if sent != len(tasks):
-                raise RuntimeError(f"project create sent {sent} tasks, expected {len(tasks)}")
+            # Alternate which side goes first: the server slows down as its database grows.
+            sides = ("raw", "ours") if i % 2 == 0 else ("ours", "raw")
+            for side in sides:
+                t = time.perf_counter()
+                if side == "raw":
+                    p = sdk.projects.create(title=f"raw {i}", label_config=xml)
+                    assert p.id is not None
+                    t_import = time.perf_counter()
+                    sdk.projects.import_tasks(
+                        id=p.id, request=tasks, request_options={"max_retries": 0}
+                    )
+                    raw_import.append(time.perf_counter() - t_import)
+                    raw.append(time.perf_counter() - t)
+                else:
+                    summary = push_projects(
+                        ws, conn, tasks_dir, title_prefix=f"bench {i}", layers=[Layer.ENTITIES]
+                    )
+                    ours.append(time.perf_counter() - t)
+                    if summary.sent != len(tasks):
+                        raise RuntimeError(
+                            f"project create sent {summary.sent} tasks, expected {len(tasks)}"
+                        )
     finally:
         stop_server(ws)
         shutil.rmtree(root, ignore_errors=True)
@@ -587,6 +604,8 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
         "seconds": _r(best_ours["seconds"]),
         "import_seconds": _r(best_ours["steps"]["import"]),
         "publish_seconds": _r(best_ours["steps"]["publish"]),
+        "cpu_seconds": _r(best_ours["cpu_seconds"]),
+        "peak_rss_mb_after": best_ours["peak_rss_mb_after"],
         "annotations": best_ours["annotations"],
         "annotations_per_s": _rate(best_ours["annotations"], best_ours["seconds"]),
         "import_annotations_per_s": _rate(best_ours["annotations"], best_ours["steps"]["import"]),
@@ -598,6 +617,7 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
     }
     stages["converter_conll2003"] = {
         "seconds": _r(best_conv["seconds"]),
+        "cpu_seconds": _r(best_conv["cpu_seconds"]),
         "annotations": n_entity_annotations,
         "annotations_per_s": _rate(n_entity_annotations, best_conv["seconds"]),
         "peak_rss_mb": best_conv["peak_rss_mb"],
@@ -605,6 +625,7 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
     }
     stages["floor_orjson_parquet"] = {
         "seconds": _r(best_floor["seconds"]),
+        "cpu_seconds": _r(best_floor["cpu_seconds"]),
         "rows": best_floor["rows"],
         "annotations_per_s": _rate(n_entity_annotations, best_floor["seconds"]),
         "peak_rss_mb": best_floor["peak_rss_mb"],
@@ -678,6 +699,8 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
         "annotations_1x": best_ours["annotations"],
         "annotations_nx": big["annotations"],
         "seconds_nx": _r(big["seconds"]),
+        "peak_rss_mb_after_nx": big["peak_rss_mb_after"],
+        "peak_rss_mb_after_1x": best_ours["peak_rss_mb_after"],
         "annotations_per_s_nx": _rate(big["annotations"], big["seconds"]),
     }
     shutil.rmtree(work / f"x{opts.memory_factor}", ignore_errors=True)
@@ -698,7 +721,7 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
     push: dict[str, Any] | None = None
     if not opts.skip_server:
         opts.say(f"project create vs raw import_tasks ({opts.push_tasks} tasks) …")
-        push = measure_push(w1.tasks_dir, opts.push_tasks, max(1, opts.repeat), work)
+        push = measure_push(w1.tasks_dir, opts.push_tasks, max(3, opts.repeat), work)
         stages["push"] = push
     else:
         stages["push"] = None
@@ -712,6 +735,12 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
             else None
         ),
         "memory_growth_4x": _r(big["peak_rss_mb"] / best_ours["peak_rss_mb"], 2),
+    }
+    # The same ratios on CPU time (user + system of each child): less sensitive to other
+    # processes on a shared machine; shown beside the wall-clock figures, not instead of them.
+    stages["comparisons_cpu"] = {
+        "import_publish_vs_converter": _r(best_conv["cpu_seconds"] / best_ours["cpu_seconds"], 2),
+        "import_publish_vs_floor": _r(best_ours["cpu_seconds"] / best_floor["cpu_seconds"], 2),
     }
     load["end"] = _load()
     stages["total_seconds"] = _r(time.perf_counter() - t_run, 1)
