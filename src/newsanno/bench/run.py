@@ -827,6 +827,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _steps(peaks: dict[str, float] | None) -> str:
+    return ", ".join(f"after {k} {_fmt(v)} MB" for k, v in (peaks or {}).items()) or "—"
+
+
 def render_report(results: dict[str, Any], command: str, analysis: str = "") -> str:
     m, s, st, c = results["machine"], results["scale"], results["stages"], results["comparisons"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
@@ -895,6 +899,24 @@ def render_report(results: dict[str, Any], command: str, analysis: str = "") -> 
         st["floor_orjson_parquet"],
     )
     mem = st["memory"]
+    cpu = st.get("comparisons_cpu") or {}
+    if cpu:
+        lines += [
+            "",
+            "The same two time ratios on CPU time (user + system of each process), which other "
+            "processes on the machine disturb less: "
+            + ", ".join(f"`{k}` {_fmt(v)}" for k, v in cpu.items())
+            + ".",
+        ]
+    lines += [
+        "",
+        "Peak memory after each step (the process's high-water mark): ×1 "
+        f"{_steps(mem.get('peak_rss_mb_after_1x'))}; ×{mem['factor']} "
+        f"{_steps(mem.get('peak_rss_mb_after_nx'))}; "
+        f"baseline after imports {_fmt(mem['baseline_rss_mb'])} MB. Growth of the memory "
+        f"above that baseline: {_fmt(mem['growth_above_baseline'])}× for "
+        f"{mem['factor']}× the input.",
+    ]
     lines += [
         "",
         "## Stages",
