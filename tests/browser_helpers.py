@@ -73,11 +73,20 @@ class PageLayout:
 def open_task(page: Page, url: str, project_id: int, task_id: int, text: str) -> None:
     """The task's labeling page (data manager quick view), once the sentence is rendered."""
     page.goto(f"{url}/projects/{project_id}/data?task={task_id}")
-    page.get_by_role("button", name="Submit current annotation").wait_for()
+    wait_until_loaded(page)
     page.wait_for_function(
         """(text) => Array.from(document.querySelectorAll('.lsf-htx-richtext'))
                         .some(el => el.textContent === text)""",
         arg=text,
+    )
+
+
+def wait_until_loaded(page: Page) -> None:
+    """Until the editor has its annotation and no loading overlay (`.lsf-label-view_loading`
+    greys the editor out and makes it ignore the mouse)."""
+    page.get_by_role("button", name="Submit current annotation").wait_for()
+    page.wait_for_function(
+        "() => !document.querySelector('.lsf-label-view_loading, .lsf-label-view__waiting')"
     )
 
 

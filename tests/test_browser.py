@@ -312,7 +312,7 @@ def test_a_persons_work_on_the_page_comes_back_through_import_as_exactly_those_r
     screenshot(page, Layer.STANCE)
     ui.submit(page)
     page.goto(f"{site.url}/projects/{site.projects[Layer.STANCE].id}/data?labeling=1")
-    page.get_by_role("button", name="Skip").wait_for()
+    ui.wait_until_loaded(page)
     ui.close_dialog(page)  # in the stream, the instructions open first
     assert "Russia" in ui.headings(page), "the label stream did not offer the next stance task"
     skipped = ui.skip(page)
