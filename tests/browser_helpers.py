@@ -121,6 +121,14 @@ def headings(page: Page) -> list[str]:
     return [t.strip() for t in page.locator(tags).all_inner_texts()]
 
 
+def task_list_name(page: Page) -> str:
+    """What the task list beside the editor shows for the open task: its first data column."""
+    cells = page.locator(".lsf-table__row-wrapper_selected div.lsf-table__cell")
+    cells.first.wait_for()
+    texts = [t.strip() for t in cells.all_text_contents()]
+    return next((t for t in texts if t and not t.isdigit()), "")
+
+
 @dataclass(frozen=True)
 class Highlight:
     region_id: str

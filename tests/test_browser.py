@@ -223,7 +223,8 @@ def test_page_shows_the_sentence_every_label_the_context_and_the_guidelines(
     }[layer]
     assert [n for n in names if n not in shown] == []
 
-    # The neighbouring sentences, set apart from the sentence, in reading order around it.
+    # The neighbouring sentences, set apart from the sentence, in reading order around it; the
+    # task list beside the editor names the task by its sentence, not by a neighbour.
     before = page.locator(".lsf-htx-richtext").nth(layout.text_values["$context_before"])
     after = page.locator(".lsf-htx-richtext").nth(layout.text_values["$context_after"])
     assert data["context_before"] and data["context_after"]  # the seed gives both
@@ -231,10 +232,15 @@ def test_page_shows_the_sentence_every_label_the_context_and_the_guidelines(
     assert after.evaluate("el => el.textContent") == data["context_after"]
     for context in (before, after):
         assert ui.style(context) != ui.style(sentence), "the context looks like the sentence"
-    assert ui.box(before)["y"] < ui.box(sentence)["y"], "the previous sentence is not above it"
-    assert ui.box(after)["y"] > ui.box(sentence)["y"], (
-        "the next sentence (context_after) is shown above the sentence to annotate"
-    )
+    problems = []
+    if not ui.box(before)["y"] < ui.box(sentence)["y"]:
+        problems.append("the previous sentence (context_before) is not above the sentence")
+    if not ui.box(after)["y"] > ui.box(sentence)["y"]:
+        problems.append("the next sentence (context_after) is shown above the sentence")
+    listed = ui.task_list_name(page)
+    if listed != SENTENCE:
+        problems.append(f"the task list shows this task as {listed!r}, not as its sentence")
+    assert not problems, "; ".join(problems)
 
 
 def test_every_preannotation_is_highlighted_on_exactly_the_words_its_prediction_names(
