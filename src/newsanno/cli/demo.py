@@ -45,13 +45,9 @@ def _print_summary(s: DemoSummary, ws: Workspace) -> None:
             rows.append((layer, figures.get("items", 0), ", ".join(shown) or f"n/a ({why})"))
         console.print(table("Agreement", ["layer", "items (≥2 annotators)", "figures"], rows))
     if s.published:
-        p = s.published
+        pub = s.published
         console.print(
-            table(
-                f"Dataset written to {p.out}/",
-                ["config", *p.splits],
-                p.table_rows(),
-            )
+            table(f"Dataset written to {pub.out}/", ["config", *pub.splits], pub.table_rows())
         )
     info = s.server.info
     console.print(
