@@ -7,7 +7,15 @@ import shlex
 import sys
 from pathlib import Path
 
-from .run import TARGETS, BenchOptions, meets, run_benchmarks
+from .run import (
+    TARGETS,
+    BenchOptions,
+    analysis_text,
+    meets,
+    read_results,
+    render_report,
+    run_benchmarks,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> BenchOptions:
@@ -45,12 +53,17 @@ def parse_args(argv: list[str] | None = None) -> BenchOptions:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument run")
     parser.add_argument("--keep-work", action="store_true", help="keep benchmarks/work/")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="measure nothing: write the report again from OUT/results.json and OUT/analysis.md",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     scale = args.scale if args.scale is not None else (0.01 if quick else 1.0)
     if scale <= 0:
         parser.error("--scale must be above 0")
-    return BenchOptions(
+    options = BenchOptions(
         scale=scale,
         out=args.out,
         report=args.report or Path("BENCHMARKS.md"),
@@ -65,10 +78,20 @@ def parse_args(argv: list[str] | None = None) -> BenchOptions:
         + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)),
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
+    options.render_only = args.render_only
+    return options
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    if options.render_only:
+        results = read_results(options.out / "results.json")
+        options.report.write_text(
+            render_report(results, results.get("command", options.command), analysis_text(options)),
+            encoding="utf-8",
+        )
+        print(f"report: {options.report}")
+        return 0
     results = run_benchmarks(options)
     for name, value in results["comparisons"].items():
         op, target = TARGETS[name]

@@ -66,6 +66,7 @@ class BenchOptions:
     keep_work: bool = False
     seed: int = 0
     command: str = "make bench"
+    render_only: bool = False
     progress: Any = None  # callable(str) for one line of progress, or None
 
     @property
@@ -188,7 +189,22 @@ def _blank_separated(path: Path) -> int:
 def floor(export: Path, out: Path) -> int:
     """The floor: parse the export with orjson and write one Parquet row per annotation (task
     ids, text, annotator, timestamps and its spans) with pyarrow. No checks, no tokens, no card.
-    Returns the number of rows."""
+    Returns the number of rows.
+
+    The cyclic garbage collector is paused meanwhile: parsing a whole export makes millions of
+    objects, and the collections they trigger would more than triple the time (measured: 75 MB,
+    2.3 s with it, 0.5 s without) — the floor is the fastest way, not the naive one.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _floor(export, out)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _floor(export: Path, out: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -764,19 +780,23 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
         },
         "stages": stages,
         "targets": {k: f"{op} {v:g}" for k, (op, v) in TARGETS.items()},
+        "command": opts.command,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_bytes(
         orjson.dumps(results, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
     )
-    analysis = out / "analysis.md"
-    report = render_report(
-        results, opts.command, analysis.read_text(encoding="utf-8") if analysis.is_file() else ""
-    )
+    report = render_report(results, opts.command, analysis_text(opts))
     Path(opts.report).write_text(report, encoding="utf-8")
     if not opts.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+def analysis_text(opts: BenchOptions) -> str:
+    """The hand-written findings (`OUT/analysis.md`), included in the report as they are."""
+    path = Path(opts.out) / "analysis.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 # ---- the report -----------------------------------------------------------------------------
