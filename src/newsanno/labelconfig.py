@@ -54,23 +54,35 @@ def _labels(name: str, items: list[tuple[str, str]]) -> list[str]:
     return out
 
 
-_CONTEXT = [
-    '  <View style="background: #f4f4f4; color: #666; padding: 4px 10px; margin-bottom: 8px; '
-    'border-left: 3px solid #ccc; font-size: 0.9em">',
-    '    <Header value="Context (do not annotate)" size="6"/>',
-    '    <Text name="context_before" value="$context_before" selectionEnabled="false"/>',
-    '    <Text name="context_after" value="$context_after" selectionEnabled="false"/>',
-    "  </View>",
-]
+_CONTEXT_STYLE = (
+    "background: #f4f4f4; color: #666; padding: 4px 10px; border-left: 3px solid #ccc; "
+    "font-size: 0.9em"
+)
+
+
+def _context(which: str, title: str, margin: str) -> list[str]:
+    """A neighbouring sentence, greyed and titled so it cannot be taken for the sentence."""
+    return [
+        f'  <View style="{_CONTEXT_STYLE}; {margin}">',
+        f'    <Header value="{title} (do not annotate)" size="6"/>',
+        f'    <Text name="context_{which}" value="$context_{which}" selectionEnabled="false"/>',
+        "  </View>",
+    ]
+
+
+# The previous sentence above the task's sentence, the next one right below it: reading order.
+_CONTEXT_BEFORE = _context("before", "Previous sentence", "margin-bottom: 8px")
+_CONTEXT_AFTER = _context("after", "Next sentence", "margin-top: 8px")
+_SENTENCE = f'  <Text name="{TEXT}" value="$text"/>'
 
 
 def label_config(layer: Layer, ontology: Ontology) -> str:
     lines = ["<View>"]
-    lines += _CONTEXT
+    lines += _CONTEXT_BEFORE
     if layer is Layer.ENTITIES:
         lines.append('  <Header value="Mark every entity mention in the sentence"/>')
         lines += _labels(ENTITY_CONTROL, [(e.name, e.description) for e in ontology.entity_types])
-        lines.append(f'  <Text name="{TEXT}" value="$text"/>')
+        lines += [_SENTENCE, *_CONTEXT_AFTER]
     elif layer is Layer.EVENTS:
         lines.append(
             '  <Header value="Mark each event trigger, its arguments, and link trigger → argument '
@@ -90,11 +102,11 @@ def label_config(layer: Layer, ontology: Ontology) -> str:
         for role in ontology.roles:
             lines.append(f"    <Relation value={quoteattr(role)}/>")
         lines.append("  </Relations>")
-        lines.append(f'  <Text name="{TEXT}" value="$text"/>')
+        lines += [_SENTENCE, *_CONTEXT_AFTER]
     else:
         lines.append('  <Header value="Stance of this sentence toward:"/>')
         lines.append('  <Header value="$target" size="3"/>')
-        lines.append(f'  <Text name="{TEXT}" value="$text"/>')
+        lines.append(_SENTENCE)
         lines.append(
             f'  <Choices name="{STANCE_CONTROL}" toName="{TEXT}" choice="single-radio" '
             'required="true" showInline="true">'
@@ -104,5 +116,6 @@ def label_config(layer: Layer, ontology: Ontology) -> str:
                 f"    <Choice value={quoteattr(label.name)} hint={quoteattr(label.description)}/>"
             )
         lines.append("  </Choices>")
+        lines += _CONTEXT_AFTER
     lines.append("</View>")
     return "\n".join(lines) + "\n"

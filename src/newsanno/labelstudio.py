@@ -91,6 +91,47 @@ def resolve_connection(
 
 # ---- client ------------------------------------------------------------------------------------
 
+# The task list beside the editor names each task by its first visible data column; by default
+# that is `context_before`, so every row reads like the task before it. Projects get a view that
+# shows the sentence (and, for stance, the target) there, and hides the bookkeeping columns.
+TASK_LIST_HIDDEN = [
+    *(
+        f"tasks:data.{key}"
+        for key in (
+            "context_before",
+            "context_after",
+            "doc_start",
+            "doc_end",
+            "document_id",
+            "section",
+            "segment_id",
+        )
+    ),
+    *(
+        f"tasks:{key}"
+        for key in (
+            "id",
+            "inner_id",
+            "completed_at",
+            "cancelled_annotations",
+            "total_predictions",
+            "annotators",
+            "annotations_results",
+            "annotations_ids",
+            "predictions_score",
+            "predictions_model_versions",
+            "predictions_results",
+            "file_upload",
+            "storage_filename",
+            "created_at",
+            "updated_at",
+            "updated_by",
+            "avg_lead_time",
+            "draft_exists",
+        )
+    ),
+]
+
 
 def _detail(body: Any) -> str:
     if isinstance(body, dict) and len(body) == 1:
@@ -242,6 +283,22 @@ class Client:
             request_options=NO_RETRY,
         )
         return _id(project, "project")
+
+    def create_task_list_view(self, project_id: int) -> None:
+        """The data manager view annotators see the task list through (see TASK_LIST_HIDDEN)."""
+        body = {
+            "project": project_id,
+            "data": {
+                "title": "Tasks",
+                "hiddenColumns": {"explore": [], "labeling": TASK_LIST_HIDDEN},
+            },
+        }
+        resp = self._raw("POST", "api/dm/views/", body)
+        if resp.status_code >= 300:
+            raise LabelStudioError(
+                f"Label Studio at {self.url} answered {resp.status_code} to creating the task "
+                f"list view of project {project_id}: {_detail(_json(resp))}"
+            )
 
     def get_project(self, project_id: int) -> dict[str, Any] | None:
         """The project's settings, or None if it does not exist (any more)."""
@@ -686,7 +743,7 @@ def push_projects(
         instruction = instructions(layer, ontology, guidelines)
         prefix = title_prefix or _recorded_prefix(records.get(layer)) or DEFAULT_TITLE
         title = project_title(prefix, layer)
-        ref = _find_project(client, records.get(layer), title)
+        ref = find_project(client, records.get(layer), title)
         config_changed = instruction_changed = False
         if ref is not None:
             project = client.get_project(ref.id) or {}
@@ -713,6 +770,7 @@ def push_projects(
                 description=f"newsanno {layer} annotation ({ontology.name} {ontology.version})",
                 expert_instruction=instruction,
             )
+            client.create_task_list_view(project_id)
             ref = ProjectRef(project_id, title, client.project_url(project_id), conn.url)
         elif config_changed:
             client.update_project(ref.id, label_config=xml, expert_instruction=instruction)
@@ -740,7 +798,7 @@ def _recorded_prefix(ref: ProjectRef | None) -> str | None:
     return ref.title.rsplit(TITLE_SEPARATOR, 1)[0]
 
 
-def _find_project(client: Client, recorded: ProjectRef | None, title: str) -> ProjectRef | None:
+def find_project(client: Client, recorded: ProjectRef | None, title: str) -> ProjectRef | None:
     """The recorded project if it still exists under this title, else the one project with this
     title on the server (a run that died before recording it), else None."""
     if recorded is not None and recorded.title == title and client.get_project(recorded.id):
@@ -758,6 +816,7 @@ def _find_project(client: Client, recorded: ProjectRef | None, title: str) -> Pr
 
 __all__ = [
     "Client",
+    "find_project",
     "Connection",
     "ProjectPush",
     "ProjectRef",

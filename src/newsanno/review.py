@@ -41,6 +41,7 @@ from .labelstudio import (
     Connection,
     ProjectRef,
     PushResult,
+    find_project,
     instructions,
     load_projects,
     project_title,
@@ -334,7 +335,7 @@ def create_review(
     guidelines = workspace.schema / "GUIDELINES.md"
     for layer, tasks in review.by_layer.items():
         title = review_title(prefix, layer)
-        ref = _find(client, recorded.get(layer), title)
+        ref = find_project(client, recorded.get(layer), title)
         created = ref is None
         if ref is None:
             project_id = client.create_project(
@@ -375,18 +376,4 @@ def _labeling_prefix(workspace: Workspace, conn: Connection) -> str | None:
     for ref in load_projects(workspace).values():
         if ref.server == conn.url and TITLE_SEPARATOR in ref.title:
             return ref.title.rsplit(TITLE_SEPARATOR, 1)[0]
-    return None
-
-
-def _find(client: Client, recorded: ProjectRef | None, title: str) -> ProjectRef | None:
-    if recorded is not None and recorded.title == title and client.get_project(recorded.id):
-        return recorded
-    ids = client.find_projects(title)
-    if len(ids) > 1:
-        raise LabelStudioError(
-            f"Label Studio at {client.url} has {len(ids)} projects titled '{title}' "
-            f"(ids {', '.join(map(str, ids))}). Delete the extra ones or choose another --title."
-        )
-    if ids:
-        return ProjectRef(ids[0], title, client.project_url(ids[0]), client.url)
     return None
