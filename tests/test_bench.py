@@ -162,3 +162,6 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     for name in TARGETS:
         assert f"`{name}`" in text
     assert not (out / "work").exists()  # the big files are removed
+    again = tmp_path / "again.md"
+    assert main(["--render-only", "--out", str(out), "--report", str(again)]) == 0
+    assert again.read_text() == text  # the report is a function of results.json
