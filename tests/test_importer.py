@@ -709,7 +709,11 @@ tricky_strings = st.sampled_from(
 # Integers within 64 bits: Label Studio's ids are, and orjson (like most JSON parsers) reads a
 # larger one as a float.
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | tricky_strings | st.text(max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | tricky_strings
+    | st.text(max_size=5),
     lambda children: (
         st.lists(children, max_size=3)
         | st.dictionaries(st.sampled_from(["id", "annotations", "x", "data"]), children, max_size=3)
