@@ -189,7 +189,7 @@ def test_start_on_a_port_taken_by_another_program(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         f"Error: Port {port} on 127.0.0.1 is already in use by another program. "
-        "Choose another one: newsanno server start --port N"
+        "Choose another one with --port N (for 'newsanno server start' or 'newsanno demo')."
     )
 
 

@@ -245,7 +245,7 @@ def start_server(
     if port_open(port):
         raise ServerError(
             f"Port {port} on {HOST} is already in use by another program. "
-            "Choose another one: newsanno server start --port N"
+            "Choose another one with --port N (for 'newsanno server start' or 'newsanno demo')."
         )
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     creds, _ = _credentials(data_dir)
