@@ -31,7 +31,6 @@ A merged span or event keeps the id it has in the first record (by annotation id
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,7 +39,21 @@ from typing import Any, TypeVar
 
 import orjson
 
-from .agreement import annotation_id_key, by_task, read_layer_records, task_sort_key
+from .agreement import (
+    REPORT_ORDER,
+    AgreementReport,
+    LayerAgreement,
+    LayerTally,
+    UnsortedRecords,
+    agreement_report,
+    annotation_id_key,
+    by_task,
+    iter_task_groups,
+    latest_by_annotator,
+    layer_paths,
+    read_records_checked,
+    task_sort_key,
+)
 from .errors import InvalidAnnotations, NewsannoError
 from .layers import LAYERS, Layer
 from .records import (
@@ -49,7 +62,9 @@ from .records import (
     Event,
     Record,
     dumps_line,
+    file_sha256,
     iter_jsonl,
+    paused_gc,
     write_jsonl,
     write_records,
 )
@@ -59,6 +74,7 @@ POLICIES = ("majority",)
 GOLD = "gold"
 CONFLICTS_FILE = "conflicts.jsonl"
 INPUTS_FILE = ".inputs.json"  # in gold/: fingerprints of the record files gold was made from
+AGREEMENT_FILE = "agreement.json"  # in gold/: the agreement of the records gold was made from
 
 K = TypeVar("K", bound=Hashable)
 
@@ -149,28 +165,87 @@ class AdjudicationSummary:
 
 
 def adjudicate(annotations_dir: Path, policy: str = "majority") -> AdjudicationSummary:
-    """Write `gold/<layer>.jsonl` and `conflicts.jsonl` in `annotations_dir` (atomically)."""
+    """Write `gold/<layer>.jsonl` and `conflicts.jsonl` in `annotations_dir` (atomically).
+
+    Reads the record files one task at a time (they are written sorted by task), so memory does
+    not grow with them. The agreement figures of the same records are measured in the same pass
+    and kept as `gold/agreement.json`, with the fingerprints of the gold files in
+    `gold/.inputs.json` (see `recorded_agreement`, `gold_fingerprint_matches`).
+    """
     if policy not in POLICIES:
         raise NewsannoError(
             f"Unknown adjudication policy {policy!r}. Use one of: {', '.join(POLICIES)}."
         )
     annotations_dir = Path(annotations_dir)
-    records = read_layer_records(annotations_dir)
+    paths = layer_paths(annotations_dir)
     fingerprint = _fingerprint(annotations_dir)
     outcomes = []
-    gold: dict[Layer, list[Record]] = {}
     conflicts: list[Conflict] = []
-    for layer in LAYERS:
-        outcome, gold[layer], layer_conflicts = adjudicate_layer(layer, records[layer])
-        outcomes.append(outcome)
-        conflicts += layer_conflicts
-    # conflicts first, gold (with the fingerprint that makes it fresh) last
-    write_jsonl(annotations_dir / CONFLICTS_FILE, (c.to_dict() for c in conflicts))
-    with atomic_dir(annotations_dir / GOLD) as tmp:
+    agreement: dict[Layer, LayerAgreement] = {}
+    gold_hashes: dict[str, str] = {}
+    with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp:
         for layer in LAYERS:
-            write_records(tmp / f"{layer}.jsonl", gold[layer])
-        (tmp / INPUTS_FILE).write_bytes(dumps_line({"policy": policy, "inputs": fingerprint}))
+            out = tmp / f"{layer}.jsonl"
+            outcome, layer_conflicts, agreement[layer] = _adjudicate_file(layer, paths[layer], out)
+            outcomes.append(outcome)
+            conflicts += layer_conflicts
+            gold_hashes[str(layer)] = file_sha256(out)
+        report = AgreementReport({layer: agreement[layer] for layer in REPORT_ORDER})
+        (tmp / AGREEMENT_FILE).write_bytes(dumps_line(report.to_dict()))
+        # conflicts, then gold (with the fingerprint that makes it fresh) when this block ends
+        write_jsonl(annotations_dir / CONFLICTS_FILE, (c.to_dict() for c in conflicts))
+        (tmp / INPUTS_FILE).write_bytes(
+            dumps_line({"policy": policy, "inputs": fingerprint, "gold": gold_hashes})
+        )
     return AdjudicationSummary(annotations_dir, policy, tuple(outcomes), tuple(conflicts))
+
+
+def _adjudicate_file(
+    layer: Layer, path: Path, out: Path
+) -> tuple[LayerOutcome, list[Conflict], LayerAgreement]:
+    """Gold of one layer file written to `out`, task by task; its conflicts and agreement."""
+    try:
+        counts = Counter[str]()
+        conflicts: list[Conflict] = []
+        tally = LayerTally(layer)
+        with open(out, "wb") as fh:
+            for records in iter_task_groups(path, layer):
+                plain = latest_by_annotator(r for r in records if not r.ground_truth)
+                tally.add(plain)
+                truths = [r for r in records if r.ground_truth]
+                gold = _adjudicate_task(layer, plain, truths, counts, conflicts)
+                if gold is not None:
+                    fh.write(dumps_line(gold.to_dict()))
+        return _outcome(layer, counts), conflicts, tally.result()
+    except UnsortedRecords:  # not in task order (written by hand): the whole file at once
+        records = list(read_records_checked(path, layer))
+        outcome, gold_records, conflicts = adjudicate_layer(layer, records)
+        write_records(out, gold_records)
+        return outcome, conflicts, agreement_report({layer: records}).layers[layer]
+
+
+def recorded_agreement(annotations_dir: Path) -> dict[str, Any] | None:
+    """The agreement figures the last `adjudicate` measured (`AgreementReport.to_dict()`), when
+    gold is fresh; else None (measure them with `agreement.load_and_measure`)."""
+    path = Path(annotations_dir) / GOLD / AGREEMENT_FILE
+    if not path.is_file() or gold_is_stale(annotations_dir):
+        return None
+    try:
+        report = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError:
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def gold_fingerprint_matches(annotations_dir: Path, layer: Layer, digest: str) -> bool:
+    """True when `digest` (sha256 of a gold file) is the one `adjudicate` wrote for the layer:
+    the file is as the adjudication made it, from records that had passed their checks."""
+    inputs = Path(annotations_dir) / GOLD / INPUTS_FILE
+    try:
+        recorded = orjson.loads(inputs.read_bytes()).get("gold") or {}
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return False
+    return isinstance(recorded, dict) and recorded.get(str(layer)) == digest
 
 
 def gold_is_stale(annotations_dir: Path) -> bool:
@@ -209,7 +284,7 @@ def _fingerprint(annotations_dir: Path) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for layer in LAYERS:
         path = annotations_dir / f"{layer}.jsonl"
-        out[str(layer)] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        out[str(layer)] = file_sha256(path) if path.is_file() else None
     return out
 
 
@@ -231,44 +306,59 @@ def adjudicate_layer(
     groups = by_task(r for r in records if not r.ground_truth)
     keys = sorted({*groups, *truths}, key=task_sort_key)
     for key in keys:
-        inputs = sorted(
-            [*groups.get(key, {}).values(), *truths.get(key, ())],
-            key=lambda r: annotation_id_key(r.annotation_id),
+        decided = _adjudicate_task(
+            layer, groups.get(key, {}), truths.get(key, []), counts, conflicts
         )
-        if key in truths:
-            latest = max(
-                truths[key], key=lambda r: (r.updated_at or "", annotation_id_key(r.annotation_id))
-            )
-            gold.append(_gold_record(latest, inputs))
-            counts["ground_truth"] += 1
-            continue
-        decided, reasons = _vote(layer, inputs)
-        if reasons:
-            first = inputs[0]
-            conflicts.append(
-                Conflict(
-                    layer,
-                    first.segment_id,
-                    first.target,
-                    first.document_id,
-                    first.text,
-                    tuple(reasons),
-                    tuple(inputs),
-                )  # fmt: skip
-            )
-            counts["conflicts"] += 1
-            continue
-        gold.append(_gold_record(decided, inputs))
-        counts["single" if len(inputs) == 1 else "majority"] += 1
-    outcome = LayerOutcome(
+        if decided is not None:
+            gold.append(decided)
+    return _outcome(layer, counts, tasks=len(keys)), gold, conflicts
+
+
+def _outcome(layer: Layer, counts: Counter[str], tasks: int | None = None) -> LayerOutcome:
+    return LayerOutcome(
         layer,
-        tasks=len(keys),
+        tasks=sum(counts.values()) if tasks is None else tasks,
         ground_truth=counts["ground_truth"],
         single=counts["single"],
         majority=counts["majority"],
         conflicts=counts["conflicts"],
     )
-    return outcome, gold, conflicts
+
+
+def _adjudicate_task(
+    layer: Layer,
+    plain: dict[str, Record],
+    truths: list[Record],
+    counts: Counter[str],
+    conflicts: list[Conflict],
+) -> Record | None:
+    """One task's gold record, or None when it is a conflict (appended to `conflicts`).
+
+    `plain`: each annotator's latest record that is not ground truth; `truths`: the task's
+    ground-truth records."""
+    inputs = sorted([*plain.values(), *truths], key=lambda r: annotation_id_key(r.annotation_id))
+    if truths:
+        latest = max(truths, key=lambda r: (r.updated_at or "", annotation_id_key(r.annotation_id)))
+        counts["ground_truth"] += 1
+        return _gold_record(latest, inputs)
+    decided, reasons = _vote(layer, inputs)
+    if reasons:
+        first = inputs[0]
+        conflicts.append(
+            Conflict(
+                layer,
+                first.segment_id,
+                first.target,
+                first.document_id,
+                first.text,
+                tuple(reasons),
+                tuple(inputs),
+            )  # fmt: skip
+        )
+        counts["conflicts"] += 1
+        return None
+    counts["single" if len(inputs) == 1 else "majority"] += 1
+    return _gold_record(decided, inputs)
 
 
 def by_task_all(records: Iterable[Record]) -> dict[tuple[str, str], list[Record]]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -127,20 +127,19 @@ def read_layer_records(annotations_dir: Path) -> dict[Layer, list[Record]]:
 
     A line that is not a record is named by file and line; no layer file at all is an error.
     """
-    annotations_dir = Path(annotations_dir)
-    paths = {layer: annotations_dir / f"{layer}.jsonl" for layer in LAYERS}
-    if not any(p.is_file() for p in paths.values()):
-        raise InvalidAnnotations(
-            f"{annotations_dir}/: no record files (entities.jsonl, events.jsonl, stance.jsonl). "
-            "Run 'newsanno annotations import' first."
-        )
+    paths = layer_paths(annotations_dir)
     out: dict[Layer, list[Record]] = {}
     for layer, path in paths.items():
         out[layer] = list(_read_records(path, layer)) if path.is_file() else []
     return out
 
 
-def _read_records(path: Path, layer: Layer) -> Iterable[Record]:
+def read_records_checked(path: Path, layer: Layer) -> Iterator[Record]:
+    """The records of one layer file; a line that is not a record is named by file and line."""
+    return _read_records(path, layer)
+
+
+def _read_records(path: Path, layer: Layer) -> Iterator[Record]:
     for lineno, raw in iter_jsonl(path):
         where = f"{path}:{lineno}"
         if not isinstance(raw, dict):
@@ -195,86 +194,212 @@ def by_task(records: Iterable[Record]) -> dict[TaskKey, dict[str, Record]]:
 
 
 def load_and_measure(annotations_dir: Path) -> AgreementReport:
-    """Agreement figures for the record files in `annotations_dir`."""
-    return agreement_report(read_layer_records(annotations_dir))
+    """Agreement figures for the record files in `annotations_dir`, read one task at a time."""
+    paths = layer_paths(annotations_dir)
+    layers = {}
+    for layer in REPORT_ORDER:
+        path = paths[layer]
+        try:
+            tally = LayerTally(layer)
+            for records in iter_task_groups(path, layer):
+                tally.add(latest_by_annotator(r for r in records if not r.ground_truth))
+            layers[layer] = tally.result()
+        except UnsortedRecords:
+            records_of_layer = list(_read_records(path, layer))
+            layers[layer] = agreement_report({layer: records_of_layer}).layers[layer]
+    return AgreementReport(layers)
+
+
+def layer_paths(annotations_dir: Path) -> dict[Layer, Path]:
+    """The record file of each layer; an error when there is none at all."""
+    annotations_dir = Path(annotations_dir)
+    paths = {layer: annotations_dir / f"{layer}.jsonl" for layer in LAYERS}
+    if not any(p.is_file() for p in paths.values()):
+        raise InvalidAnnotations(
+            f"{annotations_dir}/: no record files (entities.jsonl, events.jsonl, stance.jsonl). "
+            "Run 'newsanno annotations import' first."
+        )
+    return paths
+
+
+class UnsortedRecords(Exception):
+    """A record file whose tasks are not contiguous in task order (not written by newsanno):
+    read it whole instead."""
+
+
+def iter_task_groups(path: Path, layer: Layer) -> Iterator[list[Record]]:
+    """The records of a layer file, one task at a time, in task order.
+
+    Record files are written sorted by task (`record_sort_key`), so a task's records are
+    contiguous; when they are not, `UnsortedRecords` is raised (after the groups already
+    yielded) and the caller reads the file whole. A missing file has no records.
+    """
+    if not path.is_file():
+        return
+    group: list[Record] = []
+    key: TaskKey | None = None
+    order: tuple[Any, ...] = ()
+    for record in _read_records(path, layer):
+        k = record.task_key
+        if k != key:
+            if group:
+                yield group
+            o = task_sort_key(k)
+            if key is not None and not o > order:
+                raise UnsortedRecords(str(path))
+            group, key, order = [], k, o
+        group.append(record)
+    if group:
+        yield group
+
+
+def latest_by_annotator(records: Iterable[Record]) -> dict[str, Record]:
+    """One task's records: each annotator's latest, by annotator (as `by_task` keeps them)."""
+    out: dict[str, Record] = {}
+    for r in records:
+        seen = out.get(r.annotator)
+        if seen is None or _recency(r) > _recency(seen):
+            out[r.annotator] = r
+    return dict(sorted(out.items()))
 
 
 def agreement_report(records_by_layer: dict[Layer, list[Record]]) -> AgreementReport:
     """Agreement per layer; a layer missing from the mapping counts as having no records."""
-    measure: dict[Layer, Callable[[dict[TaskKey, dict[str, Record]]], LayerAgreement]] = {
-        Layer.STANCE: _stance,
-        Layer.ENTITIES: _entities,
-        Layer.EVENTS: _events,
-    }
     layers = {}
     for layer in REPORT_ORDER:
         independent = [r for r in records_by_layer.get(layer, ()) if not r.ground_truth]
-        layers[layer] = measure[layer](by_task(independent))
+        tally = LayerTally(layer)
+        for group in by_task(independent).values():
+            tally.add(group)
+        layers[layer] = tally.result()
     return AgreementReport(layers)
 
 
-def _shared(tasks: dict[TaskKey, dict[str, Record]]) -> dict[TaskKey, dict[str, Record]]:
-    return {k: v for k, v in tasks.items() if len(v) >= 2}
+class LayerTally:
+    """One layer's agreement, accumulated task by task (in task order) so that records can be
+    streamed: `add` takes one task's records (annotator → their latest independent record) and
+    keeps only what the figures need (pair tallies; stance labels)."""
 
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+        self.tasks = 0
+        self.annotators: set[str] = set()
+        self.items = 0
+        self.pair_items: Counter[tuple[str, str]] = Counter()
+        self.first: _Tally_ = defaultdict(_Tally)  # exact spans / triggers
+        self.second: _Tally_ = defaultdict(_Tally)  # relaxed spans / arguments
+        self.labelled: list[dict[str, str]] = []  # stance: one unit per task with a label
 
-def _counts(tasks: dict[TaskKey, dict[str, Record]]) -> tuple[int, int, int]:
-    annotators = {a for group in tasks.values() for a in group}
-    return len(tasks), len(annotators), sum(len(g) >= 2 for g in tasks.values())
+    def add(self, group: Mapping[str, Record]) -> None:
+        if not group:
+            return
+        self.tasks += 1
+        self.annotators.update(group)
+        shared = len(group) >= 2
+        self.items += shared
+        if self.layer is Layer.STANCE:
+            labels = {a: r.label for a, r in group.items() if r.label is not None}
+            if labels:
+                self.labelled.append(labels)
+        elif shared and self.layer is Layer.ENTITIES:
+            spans = {a: {(e.start, e.end, e.label) for e in r.entities} for a, r in group.items()}
+            for a, b in combinations(sorted(group), 2):
+                sa, sb = spans[a], spans[b]
+                self.pair_items[(a, b)] += 1
+                self.first[(a, b)].add(exact_matches(sa, sb), len(sa), len(sb))
+                self.second[(a, b)].add(relaxed_matches(sa, sb), len(sa), len(sb))
+        elif shared:
+            triggers = {a: _triggers(r) for a, r in group.items()}
+            for a, b in combinations(sorted(group), 2):
+                ta, tb = triggers[a], triggers[b]
+                self.pair_items[(a, b)] += 1
+                self.first[(a, b)].add(exact_matches(set(ta), set(tb)), len(ta), len(tb))
+                for key in sorted(set(ta) & set(tb)):
+                    self.second[(a, b)].add(
+                        exact_matches(ta[key], tb[key]), len(ta[key]), len(tb[key])
+                    )
 
-
-def _no_items(layer: Layer, tasks: dict[TaskKey, dict[str, Record]]) -> LayerAgreement:
-    n_tasks, n_annotators, _ = _counts(tasks)
-    reason = NO_ITEMS if tasks else f"no {layer} records"
-    figures = {name: Figure.undefined(reason) for name in FIGURES[layer]}
-    return LayerAgreement(layer, n_tasks, n_annotators, 0, figures)
-
-
-# --- stance ---------------------------------------------------------------------------------
-
-
-def _stance(tasks: dict[TaskKey, dict[str, Record]]) -> LayerAgreement:
-    labelled = {
-        key: {a: r.label for a, r in group.items() if r.label is not None}
-        for key, group in tasks.items()
-    }
-    labelled = {k: v for k, v in labelled.items() if v}
-    n_tasks, n_annotators, _ = _counts(tasks)
-    items = {k: v for k, v in labelled.items() if len(v) >= 2}
-    if not items:
-        return _no_items(Layer.STANCE, tasks)
-
-    pair_labels: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    for labels in items.values():
-        for a, b in combinations(sorted(labels), 2):
-            pair_labels[(a, b)][0].append(labels[a])
-            pair_labels[(a, b)][1].append(labels[b])
-
-    pairs = []
-    kappas = []
-    agree = total = 0
-    for (a, b), (la, lb) in sorted(pair_labels.items()):
-        same = sum(x == y for x, y in zip(la, lb, strict=True))
-        agree += same
-        total += len(la)
-        kappa = cohen_kappa(la, lb)
-        if kappa.value is not None:
-            kappas.append(kappa.value)
-        pairs.append(
+    def result(self) -> LayerAgreement:
+        if self.layer is Layer.STANCE:
+            return self._stance()
+        if not self.items:
+            return self._no_items()
+        if self.layer is Layer.ENTITIES:
+            names, nothing = ("span_f1", "relaxed_f1"), (_NO_SPANS, _NO_SPANS)
+        else:
+            names, nothing = ("trigger_f1", "argument_f1"), (_NO_TRIGGERS, _NO_ARGS)
+        pairs = tuple(
             PairAgreement(
-                a, b, len(la), {"percent_agreement": Figure(same / len(la)), "cohen_kappa": kappa}
+                a,
+                b,
+                self.pair_items[(a, b)],
+                {
+                    names[0]: self.first[(a, b)].f1(nothing[0]),
+                    names[1]: self.second[(a, b)].f1(nothing[1]),
+                },
             )
+            for a, b in sorted(self.pair_items)
         )
-    mean_kappa = (
-        Figure(math.fsum(kappas) / len(kappas))
-        if kappas
-        else Figure.undefined("Cohen's kappa is undefined for every pair: " + _kappa_reason())
-    )
-    figures = {
-        "krippendorff_alpha": krippendorff_alpha(list(items.values())),
-        "cohen_kappa": mean_kappa,
-        "percent_agreement": Figure(agree / total),
-    }
-    return LayerAgreement(Layer.STANCE, n_tasks, n_annotators, len(items), figures, tuple(pairs))
+        figures = {
+            names[0]: _pooled(self.first.values()).f1(nothing[0]),
+            names[1]: _pooled(self.second.values()).f1(nothing[1]),
+        }
+        return LayerAgreement(
+            self.layer, self.tasks, len(self.annotators), self.items, figures, pairs
+        )
+
+    def _no_items(self) -> LayerAgreement:
+        reason = NO_ITEMS if self.tasks else f"no {self.layer} records"
+        figures = {name: Figure.undefined(reason) for name in FIGURES[self.layer]}
+        return LayerAgreement(self.layer, self.tasks, len(self.annotators), 0, figures)
+
+    def _stance(self) -> LayerAgreement:
+        items = [labels for labels in self.labelled if len(labels) >= 2]
+        if not items:
+            return self._no_items()
+        pair_labels: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(
+            lambda: ([], [])
+        )
+        for labels in items:
+            for a, b in combinations(sorted(labels), 2):
+                pair_labels[(a, b)][0].append(labels[a])
+                pair_labels[(a, b)][1].append(labels[b])
+        pairs = []
+        kappas = []
+        agree = total = 0
+        for (a, b), (la, lb) in sorted(pair_labels.items()):
+            same = sum(x == y for x, y in zip(la, lb, strict=True))
+            agree += same
+            total += len(la)
+            kappa = cohen_kappa(la, lb)
+            if kappa.value is not None:
+                kappas.append(kappa.value)
+            pairs.append(
+                PairAgreement(
+                    a,
+                    b,
+                    len(la),
+                    {"percent_agreement": Figure(same / len(la)), "cohen_kappa": kappa},
+                )
+            )
+        mean_kappa = (
+            Figure(math.fsum(kappas) / len(kappas))
+            if kappas
+            else Figure.undefined("Cohen's kappa is undefined for every pair: " + _kappa_reason())
+        )
+        figures = {
+            "krippendorff_alpha": krippendorff_alpha(items),
+            "cohen_kappa": mean_kappa,
+            "percent_agreement": Figure(agree / total),
+        }
+        return LayerAgreement(
+            Layer.STANCE, self.tasks, len(self.annotators), len(items), figures, tuple(pairs)
+        )
+
+
+_NO_SPANS = "no annotator marked any span in the tasks they share"
+_NO_TRIGGERS = "no annotator marked any trigger in the tasks they share"
+_NO_ARGS = "no argument under a trigger that two annotators share"
 
 
 def _kappa_reason() -> str:
@@ -334,7 +459,7 @@ def _codes(values: Iterable[Hashable]) -> dict[Hashable, int]:
 # --- spans -----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tally:
     tp: int = 0
     fp: int = 0
@@ -353,6 +478,7 @@ class _Tally:
 
 
 SpanKey = tuple[int, int, str]
+_Tally_ = defaultdict[tuple[str, str], _Tally]
 
 
 def exact_matches(a: set[Any], b: set[Any]) -> int:
@@ -384,38 +510,6 @@ def relaxed_matches(a: Iterable[SpanKey], b: Iterable[SpanKey]) -> int:
     return sum(augment(i, set()) for i in range(len(left)) if edges[i])
 
 
-def _entities(tasks: dict[TaskKey, dict[str, Record]]) -> LayerAgreement:
-    shared = _shared(tasks)
-    if not shared:
-        return _no_items(Layer.ENTITIES, tasks)
-    n_tasks, n_annotators, n_items = _counts(tasks)
-    exact: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    relaxed: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    items: Counter[tuple[str, str]] = Counter()
-    for group in shared.values():
-        spans = {a: {(e.start, e.end, e.label) for e in r.entities} for a, r in group.items()}
-        for a, b in combinations(sorted(group), 2):
-            sa, sb = spans[a], spans[b]
-            items[(a, b)] += 1
-            exact[(a, b)].add(exact_matches(sa, sb), len(sa), len(sb))
-            relaxed[(a, b)].add(relaxed_matches(sa, sb), len(sa), len(sb))
-    nothing = "no annotator marked any span in the tasks they share"
-    pairs = tuple(
-        PairAgreement(
-            a,
-            b,
-            items[(a, b)],
-            {"span_f1": exact[(a, b)].f1(nothing), "relaxed_f1": relaxed[(a, b)].f1(nothing)},
-        )
-        for a, b in sorted(items)
-    )
-    figures = {
-        "span_f1": _pooled(exact.values()).f1(nothing),
-        "relaxed_f1": _pooled(relaxed.values()).f1(nothing),
-    }
-    return LayerAgreement(Layer.ENTITIES, n_tasks, n_annotators, n_items, figures, pairs)
-
-
 def _pooled(tallies: Iterable[_Tally]) -> _Tally:
     out = _Tally()
     for t in tallies:
@@ -436,37 +530,3 @@ def _triggers(r: Record) -> dict[SpanKey, set[tuple[str, int, int]]]:
             (a.role, a.start, a.end) for a in e.arguments
         )
     return out
-
-
-def _events(tasks: dict[TaskKey, dict[str, Record]]) -> LayerAgreement:
-    shared = _shared(tasks)
-    if not shared:
-        return _no_items(Layer.EVENTS, tasks)
-    n_tasks, n_annotators, n_items = _counts(tasks)
-    trig: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    args: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    items: Counter[tuple[str, str]] = Counter()
-    for group in shared.values():
-        triggers = {a: _triggers(r) for a, r in group.items()}
-        for a, b in combinations(sorted(group), 2):
-            ta, tb = triggers[a], triggers[b]
-            items[(a, b)] += 1
-            trig[(a, b)].add(exact_matches(set(ta), set(tb)), len(ta), len(tb))
-            for key in sorted(set(ta) & set(tb)):
-                args[(a, b)].add(exact_matches(ta[key], tb[key]), len(ta[key]), len(tb[key]))
-    no_triggers = "no annotator marked any trigger in the tasks they share"
-    no_args = "no argument under a trigger that two annotators share"
-    pairs = tuple(
-        PairAgreement(
-            a,
-            b,
-            items[(a, b)],
-            {"trigger_f1": trig[(a, b)].f1(no_triggers), "argument_f1": args[(a, b)].f1(no_args)},
-        )
-        for a, b in sorted(items)
-    )
-    figures = {
-        "trigger_f1": _pooled(trig.values()).f1(no_triggers),
-        "argument_f1": _pooled(args.values()).f1(no_args),
-    }
-    return LayerAgreement(Layer.EVENTS, n_tasks, n_annotators, n_items, figures, pairs)

@@ -38,11 +38,12 @@ and parsed alone with orjson, so memory stays about one task deep beside the rec
 
 from __future__ import annotations
 
+import hashlib
 import mmap
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,8 +55,8 @@ from .errors import ExportFormatError, InvalidAnnotations, LabelStudioError
 from .labelconfig import ARGUMENT_CONTROL, ENTITY_CONTROL, STANCE_CONTROL, TRIGGER_CONTROL
 from .layers import LAYERS, Layer
 from .ontology import Ontology
-from .records import Record, dumps_line, iter_jsonl, segment_sort_key
-from .validate import ROOT, Problem, RecordChecker
+from .records import canonical_dict, dumps_line, iter_jsonl, paused_gc, segment_sort_key
+from .validate import CHECKED_FILE, ROOT, Problem, RecordChecker
 from .workspace import Workspace, write_atomic
 
 QUARANTINE_FILE = "quarantine.jsonl"
@@ -168,6 +169,7 @@ def iter_export(buf: bytes | mmap.mmap, name: str) -> Iterator[tuple[int, int, A
         return
     pattern = _next_task_pattern(bytes(buf[pos : pos + 256]))
     index = 0
+    released = 0
     while True:
         if buf[pos : pos + 1] != b"{":
             raise MalformedExport(
@@ -186,6 +188,22 @@ def iter_export(buf: bytes | mmap.mmap, name: str) -> Iterator[tuple[int, int, A
             return
         index += 1
         pos = next_pos
+        if pos - released >= _RELEASE_EVERY:
+            released = _release(buf, released, pos)
+
+
+_RELEASE_EVERY = 8 << 20
+
+
+def _release(buf: bytes | mmap.mmap, start: int, upto: int) -> int:
+    """Let the OS drop the mapped pages already parsed (a file-backed, read-only map: reading
+    them again, for an error's line number, pages them back in); returns the new start."""
+    if not isinstance(buf, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+        return start
+    end = upto - upto % mmap.PAGESIZE
+    if end > start:
+        buf.madvise(mmap.MADV_DONTNEED, start, end - start)
+    return max(start, end)
 
 
 def _element(
@@ -413,7 +431,7 @@ class Converter:
         if errors:
             return Converted(layer, None, errors, realigned)
         _sort_content(record)
-        return Converted(layer, Record.from_dict(record).to_dict(), [], realigned)
+        return Converted(layer, canonical_dict(record), [], realigned)
 
     # -- per layer ------------------------------------------------------------------------
 
@@ -709,7 +727,7 @@ class ImportSummary:
         return rows
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     """The newest version of one annotation met so far in this import."""
 
@@ -720,11 +738,17 @@ class _Entry:
     key: tuple[Any, ...] = ()  # its place in the sorted file
 
 
-def _id_key(annotation: dict[str, Any], task: dict[str, Any]) -> bytes:
+def _id_key(annotation: dict[str, Any], task: dict[str, Any]) -> str:
     aid = annotation.get("id")
     if aid is not None:
-        return orjson.dumps(aid)
-    return orjson.dumps([task.get("id"), annotation], option=orjson.OPT_SORT_KEYS)
+        return _annotation_id_key(aid)
+    return orjson.dumps([task.get("id"), annotation], option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _annotation_id_key(aid: Any) -> str:
+    # A str, never the bytes orjson returns: each of those holds a 4 KB buffer (orjson 3.13),
+    # which kept as dict keys was more than half of the import's memory.
+    return orjson.dumps(aid).decode()
 
 
 def _quarantine_line(
@@ -754,9 +778,10 @@ class _Importer:
     def __init__(self, ontology: Ontology) -> None:
         self.converter = Converter(ontology)
         self.counts: dict[str, LayerCounts] = {str(layer): LayerCounts() for layer in LAYERS}
-        self.entries: dict[bytes, _Entry] = {}
+        self.entries: dict[str, _Entry] = {}
         self.superseded = 0
         self.seq = 0
+        self.written: dict[str, int] = {}
 
     def _count(self, layer: Layer | None) -> LayerCounts:
         return self.counts.setdefault(str(layer) if layer else UNKNOWN, LayerCounts())
@@ -830,22 +855,56 @@ class _Importer:
             if entry.file is not None:
                 files[entry.file].append((entry.key, entry.line))
         # Keep what earlier imports wrote, unless this import brought a newer version.
+        unchecked = {QUARANTINE_FILE}
+        checker = self.converter.checker
         for layer in LAYERS:
             name = f"{layer}.jsonl"
             for _, row in _read_existing(out / name):
-                if orjson.dumps(row.get("annotation_id")) not in self.entries:
+                if _annotation_id_key(row.get("annotation_id")) not in self.entries:
                     files[name].append((_record_key(row), dumps_line(row)))
+                    if name not in unchecked and (
+                        row.get("layer") != str(layer) or checker.problems(row)
+                    ):
+                        unchecked.add(name)  # kept as it was, but not vouched for
         for _, row in _read_existing(out / QUARANTINE_FILE):
             record = _dict(row.get("record"))
             ann, source = _dict(record.get("annotation")), _dict(record.get("source"))
             if _id_key(ann, {"id": source.get("task_id")}) not in self.entries:
                 files[QUARANTINE_FILE].append((_quarantine_key(row), dumps_line(row)))
         written = {}
+        checked: dict[str, str] = {}
         for name, lines in files.items():
             lines.sort()
-            write_atomic(out / name, b"".join(line for _, line in lines))
+            digest = _write_lines(out / name, (line for _, line in lines))
+            if name not in unchecked:
+                checked[name] = digest
             written[name] = len(lines)
+            lines.clear()
+        # Every record of these files has passed its checks: publish need not check them again
+        # while their bytes are the same (a file edited by hand is checked).
+        write_atomic(
+            out / CHECKED_FILE,
+            dumps_line({"checker": self.converter.checker.fingerprint, "files": checked}),
+        )
         return written
+
+
+def _write_lines(path: Path, lines: Iterable[bytes]) -> str:
+    """Write the lines atomically, one by one (no joined copy in memory); their sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+            for line in lines:
+                digest.update(line)
+                fh.write(line)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest.hexdigest()
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -962,6 +1021,18 @@ def import_annotations(
 ) -> ImportSummary:
     """Import every annotation of `sources` into `out` (see the module docstring)."""
     out = Path(out)
+    with paused_gc():
+        importer = _import(sources, out, ontology)
+    return ImportSummary(
+        out=out,
+        sources=[_source_name(s) for s in sources],
+        counts=importer.counts,
+        superseded=importer.superseded,
+        written=importer.written,
+    )
+
+
+def _import(sources: Sequence[ExportSource], out: Path, ontology: Ontology) -> _Importer:
     importer = _Importer(ontology)
     for source in sources:
         if isinstance(source, tuple):
@@ -985,14 +1056,8 @@ def import_annotations(
             )
         with open(path, "rb") as export, _mapped(export, str(path)) as buf:
             importer.add_export(buf, str(path), None, None, None)
-    written = importer.write(out)
-    return ImportSummary(
-        out=out,
-        sources=[_source_name(s) for s in sources],
-        counts=importer.counts,
-        superseded=importer.superseded,
-        written=written,
-    )
+    importer.written = importer.write(out)
+    return importer
 
 
 # ---- checking an export without importing it (for `annotations validate`) --------------------

@@ -476,17 +476,21 @@ def push_tasks_to_project(
     key: Callable[[dict[str, Any]], TaskKey] = task_key,
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    new_project: bool = False,
 ) -> PushResult:
     """Send the tasks whose key is not in the project yet, in batches, without retries.
 
     Safe to run again at any time: after a failure halfway, the next run sends exactly what is
     missing. `progress(sent, to_send)` is called before the first batch and after each one.
+    `new_project=True` says the caller has just created the project: it has no task yet, so its
+    export is not read back.
     """
     wanted: dict[TaskKey, dict[str, Any]] = {}
     for task in tasks:
         wanted.setdefault(key(task), task)  # the same key twice in the input is one task
     seen: dict[TaskKey, int] = {}
-    for existing in client.export_json(project_id):
+    for existing in () if new_project else client.export_json(project_id):
         k = key(existing)
         seen[k] = seen.get(k, 0) + 1
     missing = [task for k, task in wanted.items() if k not in seen]
@@ -784,11 +788,17 @@ def push_projects(
                 progress(layer, sent, total)
 
         result = push_tasks_to_project(
-            client, ref.id, tasks, key=task_key, batch_size=batch_size, progress=report
+            client,
+            ref.id,
+            tasks,
+            key=task_key,
+            batch_size=batch_size,
+            progress=report,
+            new_project=created,
         )
-        summary.projects.append(
-            ProjectPush(layer, ref, created, config_changed, result, client.task_count(ref.id))
-        )
+        # A project created in this run held nothing before: its count is what was sent.
+        count = result.sent if created else client.task_count(ref.id)
+        summary.projects.append(ProjectPush(layer, ref, created, config_changed, result, count))
     return summary
 
 

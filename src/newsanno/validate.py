@@ -17,6 +17,7 @@ fail.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,22 @@ from .layers import LAYERS, Layer
 from .ontology import Ontology
 
 ROOT = "(root)"
+# In an annotations folder: the sha256 of each record file `annotations import` wrote with every
+# record checked, and the checker's fingerprint (see `RecordChecker.fingerprint`).
+CHECKED_FILE = ".checked.json"
+
+
+def checked_files(folder: Path, checker: RecordChecker) -> dict[str, str]:
+    """File name → sha256 of the record files of `folder` recorded as checked under `checker`
+    (empty when none, or when the checks have changed since)."""
+    try:
+        raw = orjson.loads((Path(folder) / CHECKED_FILE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    if not isinstance(raw, dict) or raw.get("checker") != checker.fingerprint:
+        return {}
+    files = raw.get("files")
+    return {k: v for k, v in files.items() if isinstance(v, str)} if isinstance(files, dict) else {}
 
 
 @dataclass(frozen=True, order=True)
@@ -76,6 +93,16 @@ class RecordChecker:
             layer: (_fast_validator(schema) if fast else None)
             for layer, schema in self._schemas.items()
         }
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything the checks depend on (schemas, roles per event type): a file
+        checked under the same fingerprint needs no second check while its bytes are the same."""
+        rules = {
+            "schemas": {str(k): v for k, v in self._schemas.items()},
+            "roles_by_event": self.ontology.roles_by_event,
+        }
+        return hashlib.sha256(orjson.dumps(rules, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def problems(self, record: Any) -> list[tuple[str, str]]:
         """Every (path, message) wrong with `record`; empty when it is valid."""
