@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import random
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ from .agreement import load_and_measure
 from .errors import InvalidAnnotations, PublishError
 from .layers import LAYERS, Layer
 from .ontology import Ontology
-from .records import Record, file_sha256, iter_jsonl, paused_gc
+from .records import file_sha256, iter_jsonl, paused_gc
 from .segment import Token, tokenize
 from .validate import RecordChecker, checked_files
 from .workspace import atomic_dir
@@ -57,6 +59,7 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 DEFAULT_RATIOS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 MIN_DOCUMENTS_TO_SPLIT = 5
 BATCH_ROWS = 2000
+TOKEN_CACHE = 4096  # sentences whose tokens a publish keeps (see _Rows)
 # Misaligned spans listed one by one in the card (all of them are counted).
 MAX_LISTED = 25
 
@@ -163,12 +166,36 @@ class Alignment:
 
 def align(tokens: Sequence[Token], start: int, end: int) -> Alignment | None:
     """The tokens overlapping [start, end), or None when the span covers no token at all."""
-    covered = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
-    if not covered:
-        return None
-    first, last = covered[0], covered[-1]
-    exact = tokens[first].start == start and tokens[last].end == end
-    return Alignment(first, last + 1, exact)
+    return _Tokens(tokens).align(start, end)
+
+
+class _Tokens:
+    """A sentence's tokens with their offsets as lists, so that the tokens a span overlaps are
+    found by bisection (tokens are in text order and do not overlap: starts and ends increase)."""
+
+    __slots__ = ("ends", "starts", "texts", "tokens")
+
+    def __init__(self, tokens: Sequence[Token]) -> None:
+        self.tokens = tokens
+        self.starts = [t.start for t in tokens]
+        self.ends = [t.end for t in tokens]
+        self.texts = [t.text for t in tokens]
+
+    def covered(self, start: int, end: int) -> tuple[int, int]:
+        """[first, last) of the tokens with t.start < end and t.end > start (first >= last:
+        none)."""
+        return bisect_right(self.ends, start), bisect_left(self.starts, end)
+
+    def align(self, start: int, end: int) -> Alignment | None:
+        first, last = self.covered(start, end)
+        if first >= last:
+            return None
+        exact = self.starts[first] == start and self.ends[last - 1] == end
+        return Alignment(first, last, exact)
+
+    def text(self, start: int, end: int) -> str:
+        first, last = self.covered(start, end)
+        return "".join(self.texts[first:last])
 
 
 @dataclass(frozen=True)
@@ -195,16 +222,23 @@ def bio_tags(
     a span overlapping one already tagged (outer, longer spans first) is reported as
     `overlapping` and left out of the tags. Nothing becomes `O` silently.
     """
-    tags = ["O"] * len(tokens)
+    return _bio_tags(_Tokens(tokens), spans, segment_id)
+
+
+def _bio_tags(
+    tokens: _Tokens, spans: Iterable[tuple[int, int, str]], segment_id: str
+) -> tuple[list[str], list[SpanIssue]]:
+    tags = ["O"] * len(tokens.starts)
     issues: list[SpanIssue] = []
     for start, end, label in sorted(spans, key=lambda s: (s[0], -s[1], s[2])):
-        where = _token_text(tokens, start, end)
-        at = align(tokens, start, end)
+        at = tokens.align(start, end)
         if at is None or not at.exact:
+            where = tokens.text(start, end)
             issues.append(SpanIssue("misaligned", "entities", segment_id, start, end, where, label))
         if at is None:
             continue
         if any(tag != "O" for tag in tags[at.token_start : at.token_end]):
+            where = tokens.text(start, end)
             issues.append(
                 SpanIssue("overlapping", "entities", segment_id, start, end, where, label)
             )
@@ -228,10 +262,6 @@ def spans_from_bio(tags: Sequence[str]) -> list[tuple[int, int, str]]:
         if prefix == "B" or (prefix == "I" and start is None):
             start, label = i, name
     return spans
-
-
-def _token_text(tokens: Sequence[Token], start: int, end: int) -> str:
-    return "".join(t.text for t in tokens if t.start < end and t.end > start)
 
 
 # ---- splits ----------------------------------------------------------------------------------
@@ -415,41 +445,60 @@ def _scan_gold(
     conflict_keys: set[tuple[str, str, str]],
     scan: _Scan,
     checked_records: bool = False,
-) -> None:
+) -> set[Layer]:
     """Check every gold record and count what the card reports. `checked_records`: the record
-    files gold is made from exist and have passed their checks."""
+    files gold is made from exist and have passed their checks.
+
+    Returns the layers whose gold is as the adjudication wrote it from those checked records:
+    such gold needs no check, and its documents are among the records' (already in `scan`), so
+    it is not read here but counted (`_count_gold`) while its rows are written.
+    """
     problems = _Problems()
+    deferred: set[Layer] = set()
     for layer in LAYERS:
         path = annotations_dir / GOLD / f"{layer}.jsonl"
         if not path.is_file():
             continue
-        # Gold as the adjudication wrote it from checked records needs no second check.
-        trusted = checked_records and gold_fingerprint_matches(
+        if checked_records and gold_fingerprint_matches(
             annotations_dir, layer, _digest(path) or ""
-        )
+        ):
+            deferred.add(layer)
+            continue
         for lineno, raw in _iter_raw(path):
-            found = [] if trusted else _record_problems(raw, layer, checker)
+            found = _record_problems(raw, layer, checker)
             problems.add(path, lineno, found)
             if found:
                 continue
-            r = Record.from_dict(raw)
-            if _task_key(layer, r.segment_id, r.target) in conflict_keys:
+            if _task_key(layer, raw["segment_id"], raw.get("target")) in conflict_keys:
                 continue
-            scan.documents.add(r.document_id)
-            scan.sentences.add(r.segment_id)
-            scan.gold[layer] += 1
-            if layer is Layer.ENTITIES:
-                scan.labels[layer].update(e.label for e in r.entities)
-            elif layer is Layer.EVENTS:
-                scan.labels[layer].update(e.type for e in r.events)
-                scan.roles.update(a.role for e in r.events for a in e.arguments)
-            elif r.target is not None and r.label is not None:
-                scan.labels[layer][r.label] += 1
-                scan.stance[(r.target, r.label)] += 1
+            _count_gold(scan, layer, raw)
     problems.raise_if_any()
+    return deferred
+
+
+def _count_gold(scan: _Scan, layer: Layer, raw: dict[str, Any]) -> None:
+    """Count one gold record (a dict that has passed its schema) for the card."""
+    scan.documents.add(raw["document_id"])
+    scan.sentences.add(raw["segment_id"])
+    scan.gold[layer] += 1
+    if layer is Layer.ENTITIES:
+        scan.labels[layer].update(e["label"] for e in raw.get("entities", ()))
+    elif layer is Layer.EVENTS:
+        events = raw.get("events", ())
+        scan.labels[layer].update(e["type"] for e in events)
+        scan.roles.update(a["role"] for e in events for a in e.get("arguments", ()))
+    else:
+        target, label = raw.get("target"), raw.get("label")
+        if target is not None and label is not None:
+            scan.labels[layer][label] += 1
+            scan.stance[(target, label)] += 1
 
 
 # ---- rows --------------------------------------------------------------------------------------
+
+
+def _tokenized(text: str) -> _Tokens:
+    return _Tokens(tokenize(text))
 
 
 class _Rows:
@@ -467,6 +516,9 @@ class _Rows:
         self.issues: list[SpanIssue] = []  # the first MAX_LISTED of each kind
         self.counts: Counter[str] = Counter()  # all of them
         self.example: tuple[str, list[tuple[str, str]]] | None = None  # for the card
+        # Entities and events rows tokenize the same sentences: each text is tokenized once
+        # while it is among the recent ones.
+        self.tokens: Callable[[str], _Tokens] = lru_cache(maxsize=TOKEN_CACHE)(_tokenized)
 
     def _note(self, issues: Iterable[SpanIssue]) -> None:
         for issue in issues:
@@ -474,91 +526,112 @@ class _Rows:
             if self.counts[issue.kind] <= MAX_LISTED:
                 self.issues.append(issue)
 
-    def entities(self, r: Record) -> dict[str, Any]:
-        tokens = tokenize(r.text)
-        entities = sorted(r.entities, key=lambda e: (e.start, e.end, e.label, e.id))
-        tags, issues = bio_tags(tokens, ((e.start, e.end, e.label) for e in entities), r.segment_id)
+    def entities(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The `entities` row of a gold record (a dict that has passed its schema)."""
+        segment_id, text = raw["segment_id"], raw["text"]
+        tokens = self.tokens(text)
+        entities = sorted(
+            raw.get("entities", ()), key=lambda e: (e["start"], e["end"], e["label"], e["id"])
+        )
+        tags, issues = _bio_tags(
+            tokens, [(e["start"], e["end"], e["label"]) for e in entities], segment_id
+        )
         self._note(issues)
-        if self.example is None and entities and len(tokens) <= 40:
-            self.example = (
-                r.segment_id,
-                [(t.text, tag) for t, tag in zip(tokens, tags, strict=True)],
-            )
+        if self.example is None and entities and len(tokens.texts) <= 40:
+            self.example = (segment_id, list(zip(tokens.texts, tags, strict=True)))
+        bio, label = self.bio, self.entity
         return {
-            "id": r.segment_id,
-            "document_id": r.document_id,
-            "segment_id": r.segment_id,
-            "text": r.text,
-            "tokens": [t.text for t in tokens],
-            "ner_tags": [self.bio[t] for t in tags],
+            "id": segment_id,
+            "document_id": raw["document_id"],
+            "segment_id": segment_id,
+            "text": text,
+            "tokens": tokens.texts,
+            "ner_tags": [bio[t] for t in tags],
             "entities": [
                 {
-                    "id": e.id,
-                    "start": e.start,
-                    "end": e.end,
-                    "text": e.text,
-                    "label": self.entity[e.label],
+                    "id": e["id"],
+                    "start": e["start"],
+                    "end": e["end"],
+                    "text": e["text"],
+                    "label": label[e["label"]],
                 }
                 for e in entities
             ],
         }
 
-    def events(self, r: Record) -> dict[str, Any]:
-        tokens = tokenize(r.text)
+    def events(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The `events` row of a gold record (a dict that has passed its schema)."""
+        segment_id, text = raw["segment_id"], raw["text"]
+        tokens = self.tokens(text)
         events = []
-        for ev in sorted(r.events, key=lambda e: (e.trigger.start, e.trigger.end, e.type, e.id)):
-            t = ev.trigger
-            at = align(tokens, t.start, t.end)
+        ordered = sorted(
+            raw.get("events", ()),
+            key=lambda e: (e["trigger"]["start"], e["trigger"]["end"], e["type"], e["id"]),
+        )
+        for ev in ordered:
+            t = ev["trigger"]
+            at = tokens.align(t["start"], t["end"])
             if at is None or not at.exact:
-                where = _token_text(tokens, t.start, t.end)
+                where = tokens.text(t["start"], t["end"])
                 self._note(
                     [
                         SpanIssue(
-                            "misaligned", "events", r.segment_id, t.start, t.end, where, ev.type
+                            "misaligned",
+                            "events",
+                            segment_id,
+                            t["start"],
+                            t["end"],
+                            where,
+                            ev["type"],
                         )
-                    ]
+                    ]  # fmt: skip
                 )
-            args = sorted(ev.arguments, key=lambda a: (a.start, a.end, a.role, a.entity_type))
+            args = sorted(
+                ev.get("arguments", ()),
+                key=lambda a: (a["start"], a["end"], a["role"], a["entity_type"]),
+            )
             events.append(
                 {
-                    "id": ev.id,
-                    "type": self.event[ev.type],
+                    "id": ev["id"],
+                    "type": self.event[ev["type"]],
                     "trigger": {
-                        "start": t.start,
-                        "end": t.end,
-                        "text": t.text,
+                        "start": t["start"],
+                        "end": t["end"],
+                        "text": t["text"],
                         "token_start": at.token_start if at else None,
                         "token_end": at.token_end if at else None,
                     },
                     "arguments": [
                         {
-                            "role": self.role[a.role],
-                            "start": a.start,
-                            "end": a.end,
-                            "text": a.text,
-                            "entity_type": self.entity[a.entity_type],
+                            "role": self.role[a["role"]],
+                            "start": a["start"],
+                            "end": a["end"],
+                            "text": a["text"],
+                            "entity_type": self.entity[a["entity_type"]],
                         }
                         for a in args
                     ],
                 }
             )
         return {
-            "id": r.segment_id,
-            "document_id": r.document_id,
-            "segment_id": r.segment_id,
-            "text": r.text,
-            "tokens": [t.text for t in tokens],
+            "id": segment_id,
+            "document_id": raw["document_id"],
+            "segment_id": segment_id,
+            "text": text,
+            "tokens": tokens.texts,
             "events": events,
         }
 
-    def stance_row(self, r: Record) -> dict[str, Any]:
+    def stance_row(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The `stance` row of a gold record (a dict that has passed its schema)."""
+        target = raw.get("target")
         return {
-            "id": f"{r.segment_id}#{r.target}",
-            "document_id": r.document_id,
-            "segment_id": r.segment_id,
-            "text": r.text,
-            "target": r.target,
-            "label": self.stance[r.label or ""],
+            "id": f"{raw['segment_id']}#{target}",
+            "document_id": raw["document_id"],
+            "segment_id": raw["segment_id"],
+            "text": raw["text"],
+            "target": target,
+            "label": self.stance[raw.get("label") or ""],
         }
 
     @staticmethod
@@ -758,8 +831,11 @@ def _publish(
     adjudicated = _ensure_gold(annotations_dir)
     conflicts, conflicts_by_layer, conflict_keys = _read_conflicts(annotations_dir / CONFLICTS_FILE)
     has_records = any((annotations_dir / f"{layer}.jsonl").is_file() for layer in LAYERS)
-    _scan_gold(annotations_dir, checker, conflict_keys, scan, checked_records=has_records)
-    if not sum(scan.gold.values()):
+    deferred = _scan_gold(
+        annotations_dir, checker, conflict_keys, scan, checked_records=has_records
+    )
+    unread = [annotations_dir / GOLD / f"{layer}.jsonl" for layer in deferred]
+    if not sum(scan.gold.values()) and not any(p.stat().st_size for p in unread):
         raise PublishError(_nothing_to_publish(annotations_dir, scan, conflicts))
 
     split_of = assign_splits(scan.documents, seed, ratios)
@@ -771,17 +847,22 @@ def _publish(
             for layer in LAYERS:
                 gold_path = annotations_dir / GOLD / f"{layer}.jsonl"
                 if gold_path.is_file():
+                    count = layer in deferred
+                    writer = writers[str(layer)]
+                    row_of = {
+                        Layer.ENTITIES: rows.entities,
+                        Layer.EVENTS: rows.events,
+                        Layer.STANCE: rows.stance_row,
+                    }[layer]
                     for _, raw in _iter_raw(gold_path):
-                        r = Record.from_dict(raw)
-                        if _task_key(layer, r.segment_id, r.target) in conflict_keys:
+                        key = _task_key(layer, raw["segment_id"], raw.get("target"))
+                        if key in conflict_keys:
                             continue
-                        split = split_of[r.document_id]
-                        if layer is Layer.ENTITIES:
-                            writers["entities"].add(split, rows.entities(r))
-                        elif layer is Layer.EVENTS:
-                            writers["events"].add(split, rows.events(r))
-                        else:
-                            writers["stance"].add(split, rows.stance_row(r))
+                        if count:
+                            _count_gold(scan, layer, raw)
+                        writer.add(split_of[raw["document_id"]], row_of(raw))
+            if not sum(scan.gold.values()):  # every unread gold task was a conflict
+                raise PublishError(_nothing_to_publish(annotations_dir, scan, conflicts))
             for layer in LAYERS:
                 path = annotations_dir / f"{layer}.jsonl"
                 if path.is_file():
