@@ -374,16 +374,25 @@ def _gold_record(content: Record, inputs: Sequence[Record]) -> Record:
     annotation_id = f"gold:{first.segment_id}"
     if first.layer is Layer.STANCE:
         annotation_id += f":{first.target}"
-    return replace(
-        content,
-        annotator=GOLD,
-        annotation_id=annotation_id,
-        created_at=latest,
-        updated_at=latest,
-        lead_time=None,
-        ground_truth=True,
-        model_version=None,
-        source=first.source,
+    # (`dataclasses.replace` with every field but the content's: built directly, it is the same)
+    c = content
+    return Record(
+        c.layer,
+        c.segment_id,
+        c.document_id,
+        c.text,
+        GOLD,
+        annotation_id,
+        latest,
+        latest,
+        None,
+        True,
+        None,
+        first.source,
+        c.entities,
+        c.events,
+        c.target,
+        c.label,
     )
 
 
@@ -396,7 +405,7 @@ def _vote(layer: Layer, inputs: Sequence[Record]) -> tuple[Record, list[str]]:
         votes = Counter(r.label for r in inputs if r.label is not None)
         winners = [label for label, c in votes.items() if 2 * c > n]
         if winners:
-            return replace(first, label=winners[0]), []
+            return (first if first.label == winners[0] else replace(first, label=winners[0])), []
         split = ", ".join(f"{label} ×{c}" for label, c in sorted(votes.items()))
         return first, [f"no stance label has a majority of {n} annotators ({split or 'no label'})"]
 
@@ -411,6 +420,8 @@ def _vote(layer: Layer, inputs: Sequence[Record]) -> tuple[Record, list[str]]:
             describe=lambda k: f"entity {k[2]} {first.text[k[0] : k[1]]!r} [{k[0]}:{k[1]}]",
         )
         entities = tuple(by_key[k] for k in sorted(spans))
+        if entities == first.entities:  # (the same Entity objects: nothing to replace)
+            return first, reasons
         return replace(first, entities=entities), reasons
 
     # events: an event is its trigger; arguments are voted per gold trigger, over all n annotators
@@ -448,7 +459,10 @@ def _vote(layer: Layer, inputs: Sequence[Record]) -> tuple[Record, list[str]]:
         reasons += arg_reasons
         ev = events_by_key[tk]
         ordered = sorted(arguments, key=lambda k: (k[1], k[2], k[0], k[3]))
-        events.append(replace(ev, arguments=tuple(args_by_key[(tk, k)] for k in ordered)))
+        kept = tuple(args_by_key[(tk, k)] for k in ordered)
+        events.append(ev if kept == ev.arguments else replace(ev, arguments=kept))
+    if tuple(events) == first.events:  # (the same Event objects: nothing to replace)
+        return first, reasons
     return replace(first, events=tuple(events)), reasons
 
 
@@ -464,6 +478,10 @@ def vote(
     without any single item winning a majority.
     """
     n = len(given)
+    if n and all(items == given[0] for items in given):
+        # Everyone gave the same items: each has n of n votes, so all are gold, none is tied,
+        # and every region holds a gold item (what the general case below finds, faster).
+        return set(given[0]), []
     counts = Counter(k for items in given for k in items)
     gold = {k for k, c in counts.items() if 2 * c > n}
     tied = {k for k, c in counts.items() if 2 * c == n}

@@ -118,40 +118,56 @@ class Record:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Record:
         """Build a record from a dict that has passed the layer's JSON Schema."""
-        layer = Layer(raw["layer"])
+        value = raw["layer"]
+        layer = _LAYER_OF.get(value) if type(value) is str else None
+        if layer is None:
+            layer = Layer(value)  # the error a value that is not a layer raises
         src = raw.get("source") or {}
+        get = raw.get
+        # (positional arguments, in field order: the bulk readers build many records)
         return cls(
-            layer=layer,
-            segment_id=raw["segment_id"],
-            document_id=raw["document_id"],
-            text=raw["text"],
-            annotator=raw["annotator"],
-            annotation_id=raw.get("annotation_id", ""),
-            created_at=raw.get("created_at"),
-            updated_at=raw.get("updated_at"),
-            lead_time=raw.get("lead_time"),
-            ground_truth=bool(raw.get("ground_truth", False)),
-            model_version=raw.get("model_version"),
-            source=Source(src.get("url"), src.get("project_id"), src.get("task_id")),
-            entities=tuple(
-                Entity(e["id"], e["start"], e["end"], e["text"], e["label"])
-                for e in raw.get("entities", ())
+            layer,
+            raw["segment_id"],
+            raw["document_id"],
+            raw["text"],
+            raw["annotator"],
+            get("annotation_id", ""),
+            get("created_at"),
+            get("updated_at"),
+            get("lead_time"),
+            bool(get("ground_truth", False)),
+            get("model_version"),
+            Source(src.get("url"), src.get("project_id"), src.get("task_id")),
+            tuple(
+                [
+                    Entity(e["id"], e["start"], e["end"], e["text"], e["label"])
+                    for e in get("entities", ())
+                ]
             ),
-            events=tuple(
-                Event(
-                    id=e["id"],
-                    type=e["type"],
-                    trigger=Span(e["trigger"]["start"], e["trigger"]["end"], e["trigger"]["text"]),
-                    arguments=tuple(
-                        Argument(a["role"], a["start"], a["end"], a["text"], a["entity_type"])
-                        for a in e.get("arguments", ())
-                    ),
-                )
-                for e in raw.get("events", ())
+            tuple(
+                [
+                    Event(
+                        e["id"],
+                        e["type"],
+                        Span(e["trigger"]["start"], e["trigger"]["end"], e["trigger"]["text"]),
+                        tuple(
+                            [
+                                Argument(
+                                    a["role"], a["start"], a["end"], a["text"], a["entity_type"]
+                                )
+                                for a in e.get("arguments", ())
+                            ]
+                        ),
+                    )
+                    for e in get("events", ())
+                ]
             ),
-            target=raw.get("target"),
-            label=raw.get("label"),
+            get("target"),
+            get("label"),
         )
+
+
+_LAYER_OF: dict[str, Layer] = {str(layer): layer for layer in Layer}
 
 
 def canonical_dict(raw: dict[str, Any]) -> dict[str, Any]:
