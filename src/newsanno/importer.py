@@ -46,6 +46,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -734,8 +735,42 @@ class _Entry:
     updated_at: str
     seq: int
     file: str | None = None  # where its line goes: a layer's file or the quarantine; None: a skip
-    line: bytes = b""  # kept serialized: a tenth of the memory of the dict
+    at: int = 0  # its serialized line: offset and length in the import's `_Spill`
+    size: int = 0
     key: tuple[Any, ...] = ()  # its place in the sorted file
+
+
+class _Spill:
+    """The import's serialized lines, in an unnamed temp file until the sorted write: memory
+    keeps only each line's sort key and place, not the line."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh  # opened (and closed) by the caller
+        self.end = 0
+
+    def put(self, line: bytes) -> tuple[int, int]:
+        """Append a line; its (offset, length)."""
+        self.fh.write(line)
+        at = self.end
+        self.end += len(line)
+        return at, len(line)
+
+    def in_order(self, lines: list[tuple[tuple[Any, ...], int, int]]) -> Iterator[bytes]:
+        """The lines of (sort key, offset, length), by key and then by their bytes (the order
+        of sorting (key, line) pairs), read back one by one."""
+        self.fh.flush()
+        fd = self.fh.fileno()
+        lines.sort(key=itemgetter(0))
+        i, n = 0, len(lines)
+        while i < n:
+            j = i + 1
+            while j < n and lines[j][0] == lines[i][0]:
+                j += 1
+            if j == i + 1:
+                yield os.pread(fd, lines[i][2], lines[i][1])
+            else:  # the same key (rare): their bytes decide, as they did in memory
+                yield from sorted(os.pread(fd, size, at) for _, at, size in lines[i:j])
+            i = j
 
 
 def _id_key(annotation: dict[str, Any], task: dict[str, Any]) -> str:
@@ -775,13 +810,14 @@ def _quarantine_line(
 
 
 class _Importer:
-    def __init__(self, ontology: Ontology) -> None:
+    def __init__(self, ontology: Ontology, spill: _Spill) -> None:
         self.converter = Converter(ontology)
         self.counts: dict[str, LayerCounts] = {str(layer): LayerCounts() for layer in LAYERS}
         self.entries: dict[str, _Entry] = {}
         self.superseded = 0
         self.seq = 0
         self.written: dict[str, int] = {}
+        self.spill = spill
 
     def _count(self, layer: Layer | None) -> LayerCounts:
         return self.counts.setdefault(str(layer) if layer else UNKNOWN, LayerCounts())
@@ -832,13 +868,13 @@ class _Importer:
                 count.valid += 1
                 count.annotators.add(done.record["annotator"])
                 entry.file = f"{layer}.jsonl"
-                entry.line = dumps_line(done.record)
+                entry.at, entry.size = self.spill.put(dumps_line(done.record))
                 entry.key = _record_key(done.record)
             else:
                 count.quarantined += 1
                 row = _quarantine_line(task, annotation, layer, url, project_id, done.errors)
                 entry.file = QUARANTINE_FILE
-                entry.line = dumps_line(row)
+                entry.at, entry.size = self.spill.put(dumps_line(row))
                 entry.key = _quarantine_key(row)
         key = _id_key(annotation, task)
         old = self.entries.get(key)
@@ -850,10 +886,11 @@ class _Importer:
 
     def write(self, out: Path) -> dict[str, int]:
         names = [f"{layer}.jsonl" for layer in LAYERS] + [QUARANTINE_FILE]
-        files: dict[str, list[tuple[tuple[Any, ...], bytes]]] = {name: [] for name in names}
+        files: dict[str, list[tuple[tuple[Any, ...], int, int]]] = {name: [] for name in names}
         for entry in self.entries.values():
             if entry.file is not None:
-                files[entry.file].append((entry.key, entry.line))
+                files[entry.file].append((entry.key, entry.at, entry.size))
+        spill = self.spill
         # Keep what earlier imports wrote, unless this import brought a newer version.
         unchecked = {QUARANTINE_FILE}
         checker = self.converter.checker
@@ -861,7 +898,7 @@ class _Importer:
             name = f"{layer}.jsonl"
             for _, row in _read_existing(out / name):
                 if _annotation_id_key(row.get("annotation_id")) not in self.entries:
-                    files[name].append((_record_key(row), dumps_line(row)))
+                    files[name].append((_record_key(row), *spill.put(dumps_line(row))))
                     if name not in unchecked and (
                         row.get("layer") != str(layer) or checker.problems(row)
                     ):
@@ -870,12 +907,11 @@ class _Importer:
             record = _dict(row.get("record"))
             ann, source = _dict(record.get("annotation")), _dict(record.get("source"))
             if _id_key(ann, {"id": source.get("task_id")}) not in self.entries:
-                files[QUARANTINE_FILE].append((_quarantine_key(row), dumps_line(row)))
+                files[QUARANTINE_FILE].append((_quarantine_key(row), *spill.put(dumps_line(row))))
         written = {}
         checked: dict[str, str] = {}
         for name, lines in files.items():
-            lines.sort()
-            digest = _write_lines(out / name, (line for _, line in lines))
+            digest = _write_lines(out / name, spill.in_order(lines))
             if name not in unchecked:
                 checked[name] = digest
             written[name] = len(lines)
@@ -1033,7 +1069,14 @@ def import_annotations(
 
 
 def _import(sources: Sequence[ExportSource], out: Path, ontology: Ontology) -> _Importer:
-    importer = _Importer(ontology)
+    with tempfile.TemporaryFile(buffering=1 << 20) as spill:
+        importer = _Importer(ontology, _Spill(spill))
+        _add_sources(importer, sources)
+        importer.written = importer.write(out)
+    return importer
+
+
+def _add_sources(importer: _Importer, sources: Sequence[ExportSource]) -> None:
     for source in sources:
         if isinstance(source, tuple):
             source = ProjectSource(source[0], int(source[1]))
@@ -1056,8 +1099,6 @@ def _import(sources: Sequence[ExportSource], out: Path, ontology: Ontology) -> _
             )
         with open(path, "rb") as export, _mapped(export, str(path)) as buf:
             importer.add_export(buf, str(path), None, None, None)
-    importer.written = importer.write(out)
-    return importer
 
 
 # ---- checking an export without importing it (for `annotations validate`) --------------------
