@@ -276,6 +276,13 @@ def realign(text: str, start: Any, end: Any, span_text: Any) -> tuple[int, int] 
 
     Only when `text[start:end]` is not the span's text and the UTF-16 reading of the offsets is.
     """
+    if (
+        type(start) is int
+        and type(end) is int
+        and 0 <= start < end <= len(text)
+        and text[start:end] == span_text
+    ):
+        return None  # already right: the common case, decided at once
     if not (_is_int(start) and _is_int(end) and isinstance(span_text, str) and span_text):
         return None
     if 0 <= start < end <= len(text) and text[start:end] == span_text:
