@@ -34,6 +34,8 @@ from typer.testing import CliRunner  # noqa: E402
 from newsanno.cli import app  # noqa: E402
 from newsanno.errors import PublishError  # noqa: E402
 from newsanno.export import (  # noqa: E402
+    MAX_LISTED,
+    _Rows,
     assign_splits,
     bio_tags,
     features_for,
@@ -826,3 +828,40 @@ def test_bio_reports_a_span_off_token_boundaries_and_still_tags_it() -> None:
     tags, issues = bio_tags(tokens, [(0, 3, "ORG")], "doc:0-13")
     assert tags == ["B-ORG", "O"]
     assert [(i.kind, i.start, i.end, i.text) for i in issues] == [("misaligned", 0, 3, "ISIS")]
+
+
+def test_issues_are_listed_entities_first_though_rows_are_built_side_by_side(
+    ontology: Ontology,
+) -> None:
+    # Regression: publish builds entities and events rows sentence by sentence (to tokenize
+    # each sentence once); the card still lists the entities' issues first, as before.
+    rows = _Rows(ontology)
+    label, kind = ontology.entity_labels[0], ontology.event_labels[0]
+
+    def entity_gold(i: int) -> dict[str, Any]:
+        text = f"ISIS fighters attacked town {i}"
+        span = {"id": f"e{i}", "start": 0, "end": 3, "text": "ISI", "label": label}
+        return {"segment_id": f"doc:{i}-{i + 1}", "document_id": "doc", "text": text,
+                "entities": [span]}  # fmt: skip
+
+    def event_gold(i: int) -> dict[str, Any]:
+        text = f"ISIS fighters attacked town {i}"
+        trigger = {"start": 14, "end": 20, "text": "attack"}
+        event = {"id": f"v{i}", "type": kind, "trigger": trigger, "arguments": []}
+        return {"segment_id": f"doc:{i}-{i + 1}", "document_id": "doc", "text": text,
+                "events": [event]}  # fmt: skip
+
+    for i in range(3):
+        rows.entities(entity_gold(i))
+        rows.events(event_gold(i))
+    assert [(x.layer, x.segment_id) for x in rows.issues] == [
+        *(("entities", f"doc:{i}-{i + 1}") for i in range(3)),
+        *(("events", f"doc:{i}-{i + 1}") for i in range(3)),
+    ]
+    for i in range(3, 2 * MAX_LISTED):
+        rows.entities(entity_gold(i))
+        rows.events(event_gold(i))
+    assert rows.counts["misaligned"] == 4 * MAX_LISTED
+    assert [(x.layer, x.segment_id) for x in rows.issues] == [
+        ("entities", f"doc:{i}-{i + 1}") for i in range(MAX_LISTED)
+    ]

@@ -17,6 +17,7 @@ number of documents, not of records.
 
 from __future__ import annotations
 
+import heapq
 import random
 import re
 from bisect import bisect_left, bisect_right
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,7 @@ from .agreement import load_and_measure
 from .errors import InvalidAnnotations, PublishError
 from .layers import LAYERS, Layer
 from .ontology import Ontology
-from .records import file_sha256, iter_jsonl, paused_gc
+from .records import file_sha256, iter_jsonl, paused_gc, segment_sort_key
 from .segment import Token, tokenize
 from .validate import RecordChecker, checked_files
 from .workspace import atomic_dir
@@ -345,6 +347,22 @@ def _iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
         raise PublishError(f"{exc} Fix or re-import it; nothing was published.") from None
 
 
+def _iter_lines(path: Path) -> Iterator[tuple[bytes, Any]]:
+    """(line, parsed object) of each non-blank line; what `_iter_raw` raises on one that is
+    not JSON."""
+    with open(path, "rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield line, orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise PublishError(
+                    f"{path}:{lineno}: not valid JSON ({exc}). Fix or re-import it; nothing was "
+                    "published."
+                ) from None
+
+
 @dataclass
 class _Problems:
     first: str | None = None
@@ -410,19 +428,22 @@ def _digest(path: Path) -> str | None:
     return file_sha256(path) if path.is_file() else None
 
 
-def _scan_records(annotations_dir: Path, checker: RecordChecker, scan: _Scan) -> None:
+def _scan_records(annotations_dir: Path, checker: RecordChecker, scan: _Scan) -> set[Layer]:
     """Check every per-annotator record (before adjudication reads them) and count them.
 
     A file that `annotations import` wrote with every record checked, under the same checks, and
-    that has not changed since (same sha256) is not checked again.
+    that has not changed since (same sha256) is not checked again. Returns those files' layers.
     """
     problems = _Problems()
+    vouched_layers: set[Layer] = set()
     vouched = checked_files(annotations_dir, checker)
     for layer in LAYERS:
         path = annotations_dir / f"{layer}.jsonl"
         if not path.is_file():
             continue
         trusted = path.name in vouched and vouched[path.name] == _digest(path)
+        if trusted:
+            vouched_layers.add(layer)
         for lineno, raw in _iter_raw(path):
             found = [] if trusted else _record_problems(raw, layer, checker)
             problems.add(path, lineno, found)
@@ -437,6 +458,7 @@ def _scan_records(annotations_dir: Path, checker: RecordChecker, scan: _Scan) ->
             if raw.get("model_version"):
                 scan.model_versions.add(raw["model_version"])
     problems.raise_if_any()
+    return vouched_layers
 
 
 def _scan_gold(
@@ -513,8 +535,10 @@ class _Rows:
         self.event = index(ontology.event_labels)
         self.role = index(ontology.roles)
         self.stance = index(ontology.stance_label_names)
-        self.issues: list[SpanIssue] = []  # the first MAX_LISTED of each kind
-        self.counts: Counter[str] = Counter()  # all of them
+        # the first MAX_LISTED of each kind, per layer (see `issues`); all of them counted
+        self._issues: dict[str, list[SpanIssue]] = {"entities": [], "events": []}
+        self._layer_counts: Counter[tuple[str, str]] = Counter()
+        self.counts: Counter[str] = Counter()
         self.example: tuple[str, list[tuple[str, str]]] | None = None  # for the card
         # Entities and events rows tokenize the same sentences: each text is tokenized once
         # while it is among the recent ones.
@@ -523,8 +547,21 @@ class _Rows:
     def _note(self, issues: Iterable[SpanIssue]) -> None:
         for issue in issues:
             self.counts[issue.kind] += 1
-            if self.counts[issue.kind] <= MAX_LISTED:
-                self.issues.append(issue)
+            self._layer_counts[(issue.layer, issue.kind)] += 1
+            if self._layer_counts[(issue.layer, issue.kind)] <= MAX_LISTED:
+                self._issues[issue.layer].append(issue)
+
+    @property
+    def issues(self) -> list[SpanIssue]:
+        """The first MAX_LISTED issues of each kind, the entities' before the events' (rows of
+        the two layers are built side by side, sentence by sentence, but listed this way)."""
+        listed: list[SpanIssue] = []
+        seen: Counter[str] = Counter()
+        for issue in [*self._issues["entities"], *self._issues["events"]]:
+            seen[issue.kind] += 1
+            if seen[issue.kind] <= MAX_LISTED:
+                listed.append(issue)
+        return listed
 
     def entities(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The `entities` row of a gold record (a dict that has passed its schema)."""
@@ -635,9 +672,10 @@ class _Rows:
         }
 
     @staticmethod
-    def annotation(raw: dict[str, Any]) -> dict[str, Any]:
+    def annotation(raw: dict[str, Any], line: bytes | None = None) -> dict[str, Any]:
         """A per-annotator row, from the record as imported (it has passed its schema; the
-        many per-annotator rows are built from the dict, without a Record in between)."""
+        many per-annotator rows are built from the dict, without a Record in between).
+        `line`: the record's line as `dumps_line` wrote it, when known."""
         segment_id, target = raw["segment_id"], raw.get("target")
         task = segment_id if target is None else f"{segment_id}#{target}"
         return {
@@ -653,7 +691,11 @@ class _Rows:
             "lead_time": raw.get("lead_time"),
             "ground_truth": bool(raw.get("ground_truth", False)),
             "model_version": raw.get("model_version"),
-            "record": orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode(),
+            "record": (
+                orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
+                if line is None
+                else line.rstrip(b"\n").decode()
+            ),
         }
 
 
@@ -827,7 +869,7 @@ def _publish(
         )
     scan = _Scan()
     checker = RecordChecker(ontology)
-    _scan_records(annotations_dir, checker, scan)
+    vouched = _scan_records(annotations_dir, checker, scan)
     adjudicated = _ensure_gold(annotations_dir)
     conflicts, conflicts_by_layer, conflict_keys = _read_conflicts(annotations_dir / CONFLICTS_FILE)
     has_records = any((annotations_dir / f"{layer}.jsonl").is_file() for layer in LAYERS)
@@ -844,28 +886,44 @@ def _publish(
     with atomic_dir(out) as tmp:
         with ExitStack() as stack:
             writers = {c: _ConfigWriter(tmp, c, features_for(ontology, c), stack) for c in CONFIGS}
-            for layer in LAYERS:
+            row_of = {
+                Layer.ENTITIES: rows.entities,
+                Layer.EVENTS: rows.events,
+                Layer.STANCE: rows.stance_row,
+            }
+
+            def gold_of(layer: Layer) -> Iterator[tuple[Layer, dict[str, Any]]]:
                 gold_path = annotations_dir / GOLD / f"{layer}.jsonl"
-                if gold_path.is_file():
-                    count = layer in deferred
-                    writer = writers[str(layer)]
-                    row_of = {
-                        Layer.ENTITIES: rows.entities,
-                        Layer.EVENTS: rows.events,
-                        Layer.STANCE: rows.stance_row,
-                    }[layer]
-                    for _, raw in _iter_raw(gold_path):
-                        key = _task_key(layer, raw["segment_id"], raw.get("target"))
-                        if key in conflict_keys:
-                            continue
-                        if count:
-                            _count_gold(scan, layer, raw)
-                        writer.add(split_of[raw["document_id"]], row_of(raw))
+                if not gold_path.is_file():
+                    return
+                count = layer in deferred
+                for _, raw in _iter_raw(gold_path):
+                    if _task_key(layer, raw["segment_id"], raw.get("target")) in conflict_keys:
+                        continue
+                    if count:
+                        _count_gold(scan, layer, raw)
+                    yield layer, raw
+
+            # Entities and events gold side by side, by sentence (each file keeps its order):
+            # a sentence's tokens are made once for both.
+            by_sentence = heapq.merge(
+                gold_of(Layer.ENTITIES),
+                gold_of(Layer.EVENTS),
+                key=lambda item: segment_sort_key(item[1]["segment_id"]),
+            )
+            for layer, raw in chain(by_sentence, gold_of(Layer.STANCE)):
+                writers[str(layer)].add(split_of[raw["document_id"]], row_of[layer](raw))
             if not sum(scan.gold.values()):  # every unread gold task was a conflict
                 raise PublishError(_nothing_to_publish(annotations_dir, scan, conflicts))
             for layer in LAYERS:
                 path = annotations_dir / f"{layer}.jsonl"
-                if path.is_file():
+                if path.is_file() and layer in vouched:
+                    # the import wrote each line as `dumps_line` of the record: the row's
+                    # `record` is the line itself
+                    for line, raw in _iter_lines(path):
+                        split = split_of[raw["document_id"]]
+                        writers["annotations"].add(split, rows.annotation(raw, line))
+                elif path.is_file():
                     for _, raw in _iter_raw(path):
                         split = split_of[raw["document_id"]]
                         writers["annotations"].add(split, rows.annotation(raw))
