@@ -164,13 +164,20 @@ class AdjudicationSummary:
 # Public entry points
 
 
-def adjudicate(annotations_dir: Path, policy: str = "majority") -> AdjudicationSummary:
+def adjudicate(
+    annotations_dir: Path,
+    policy: str = "majority",
+    *,
+    on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
+) -> AdjudicationSummary:
     """Write `gold/<layer>.jsonl` and `conflicts.jsonl` in `annotations_dir` (atomically).
 
     Reads the record files one task at a time (they are written sorted by task), so memory does
     not grow with them. The agreement figures of the same records are measured in the same pass
     and kept as `gold/agreement.json`, with the fingerprints of the gold files in
     `gold/.inputs.json` (see `recorded_agreement`, `gold_fingerprint_matches`).
+    `on_record(layer, record dict)` is called once for each record read, in file order, for a
+    caller that counts them in the same pass (publish's card).
     """
     if policy not in POLICIES:
         raise NewsannoError(
@@ -186,7 +193,9 @@ def adjudicate(annotations_dir: Path, policy: str = "majority") -> AdjudicationS
     with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp:
         for layer in LAYERS:
             out = tmp / f"{layer}.jsonl"
-            outcome, layer_conflicts, agreement[layer] = _adjudicate_file(layer, paths[layer], out)
+            outcome, layer_conflicts, agreement[layer] = _adjudicate_file(
+                layer, paths[layer], out, on_record
+            )
             outcomes.append(outcome)
             conflicts += layer_conflicts
             gold_hashes[str(layer)] = file_sha256(out)
@@ -201,15 +210,26 @@ def adjudicate(annotations_dir: Path, policy: str = "majority") -> AdjudicationS
 
 
 def _adjudicate_file(
-    layer: Layer, path: Path, out: Path
+    layer: Layer,
+    path: Path,
+    out: Path,
+    on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
 ) -> tuple[LayerOutcome, list[Conflict], LayerAgreement]:
     """Gold of one layer file written to `out`, task by task; its conflicts and agreement."""
+    reported = 0  # the last line given to `on_record`: each record is given once
+
+    def note(lineno: int, raw: dict[str, Any]) -> None:
+        nonlocal reported
+        if on_record is not None and lineno > reported:
+            reported = lineno
+            on_record(layer, raw)
+
     try:
         counts = Counter[str]()
         conflicts: list[Conflict] = []
         tally = LayerTally(layer)
         with open(out, "wb") as fh:
-            for records in iter_task_groups(path, layer):
+            for records in iter_task_groups(path, layer, note if on_record else None):
                 plain = latest_by_annotator(r for r in records if not r.ground_truth)
                 tally.add(plain)
                 truths = [r for r in records if r.ground_truth]
@@ -218,7 +238,7 @@ def _adjudicate_file(
                     fh.write(dumps_line(gold.to_dict()))
         return _outcome(layer, counts), conflicts, tally.result()
     except UnsortedRecords:  # not in task order (written by hand): the whole file at once
-        records = list(read_records_checked(path, layer))
+        records = list(read_records_checked(path, layer, note if on_record else None))
         outcome, gold_records, conflicts = adjudicate_layer(layer, records)
         write_records(out, gold_records)
         return outcome, conflicts, agreement_report({layer: records}).layers[layer]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -134,12 +134,19 @@ def read_layer_records(annotations_dir: Path) -> dict[Layer, list[Record]]:
     return out
 
 
-def read_records_checked(path: Path, layer: Layer) -> Iterator[Record]:
+# Called with (line number, record dict) of each record as it is read, for a caller that
+# learns something from the records in the same pass.
+OnRecord = Callable[[int, dict[str, Any]], None]
+
+
+def read_records_checked(
+    path: Path, layer: Layer, on_record: OnRecord | None = None
+) -> Iterator[Record]:
     """The records of one layer file; a line that is not a record is named by file and line."""
-    return _read_records(path, layer)
+    return _read_records(path, layer, on_record)
 
 
-def _read_records(path: Path, layer: Layer) -> Iterator[Record]:
+def _read_records(path: Path, layer: Layer, on_record: OnRecord | None = None) -> Iterator[Record]:
     for lineno, raw in iter_jsonl(path):
         where = f"{path}:{lineno}"
         if not isinstance(raw, dict):
@@ -161,6 +168,8 @@ def _read_records(path: Path, layer: Layer) -> Iterator[Record]:
                 f"{where}: a {record.layer} record in the {layer} file. Re-run 'newsanno "
                 "annotations import'."
             )
+        if on_record is not None:
+            on_record(lineno, raw)
         yield record
 
 
@@ -227,19 +236,22 @@ class UnsortedRecords(Exception):
     read it whole instead."""
 
 
-def iter_task_groups(path: Path, layer: Layer) -> Iterator[list[Record]]:
+def iter_task_groups(
+    path: Path, layer: Layer, on_record: OnRecord | None = None
+) -> Iterator[list[Record]]:
     """The records of a layer file, one task at a time, in task order.
 
     Record files are written sorted by task (`record_sort_key`), so a task's records are
     contiguous; when they are not, `UnsortedRecords` is raised (after the groups already
     yielded) and the caller reads the file whole. A missing file has no records.
+    `on_record` sees each record's dict as it is read.
     """
     if not path.is_file():
         return
     group: list[Record] = []
     key: TaskKey | None = None
     order: tuple[Any, ...] = ()
-    for record in _read_records(path, layer):
+    for record in _read_records(path, layer, on_record):
         k = record.task_key
         if k != key:
             if group:

@@ -428,37 +428,47 @@ def _digest(path: Path) -> str | None:
     return file_sha256(path) if path.is_file() else None
 
 
-def _scan_records(annotations_dir: Path, checker: RecordChecker, scan: _Scan) -> set[Layer]:
-    """Check every per-annotator record (before adjudication reads them) and count them.
-
-    A file that `annotations import` wrote with every record checked, under the same checks, and
-    that has not changed since (same sha256) is not checked again. Returns those files' layers.
-    """
-    problems = _Problems()
-    vouched_layers: set[Layer] = set()
+def _vouched_layers(annotations_dir: Path, checker: RecordChecker) -> set[Layer]:
+    """The layers whose record file `annotations import` wrote with every record checked, under
+    the same checks, and that has not changed since (same sha256): no second check needed."""
     vouched = checked_files(annotations_dir, checker)
+    out: set[Layer] = set()
+    for layer in LAYERS:
+        path = annotations_dir / f"{layer}.jsonl"
+        if path.name in vouched and vouched[path.name] == _digest(path):
+            out.add(layer)
+    return out
+
+
+def _scan_records(
+    annotations_dir: Path, checker: RecordChecker, scan: _Scan, vouched: set[Layer]
+) -> None:
+    """Check every per-annotator record (before adjudication reads them) and count them; the
+    files of the `vouched` layers are not checked again."""
+    problems = _Problems()
     for layer in LAYERS:
         path = annotations_dir / f"{layer}.jsonl"
         if not path.is_file():
             continue
-        trusted = path.name in vouched and vouched[path.name] == _digest(path)
-        if trusted:
-            vouched_layers.add(layer)
+        trusted = layer in vouched
         for lineno, raw in _iter_raw(path):
             found = [] if trusted else _record_problems(raw, layer, checker)
             problems.add(path, lineno, found)
-            if found:
-                continue
-            # the record has passed its schema: read the few fields counted straight from it
-            scan.documents.add(raw["document_id"])
-            scan.records[layer] += 1
-            scan.annotators[layer].add(raw["annotator"])
-            scan.per_task[layer][_task_key(layer, raw["segment_id"], raw.get("target"))] += 1
-            scan.ground_truth += bool(raw.get("ground_truth"))
-            if raw.get("model_version"):
-                scan.model_versions.add(raw["model_version"])
+            if not found:
+                _count_record(scan, layer, raw)
     problems.raise_if_any()
-    return vouched_layers
+
+
+def _count_record(scan: _Scan, layer: Layer, raw: dict[str, Any]) -> None:
+    """Count one per-annotator record for the card; it has passed its schema, so the few
+    fields counted are read straight from the dict."""
+    scan.documents.add(raw["document_id"])
+    scan.records[layer] += 1
+    scan.annotators[layer].add(raw["annotator"])
+    scan.per_task[layer][_task_key(layer, raw["segment_id"], raw.get("target"))] += 1
+    scan.ground_truth += bool(raw.get("ground_truth"))
+    if raw.get("model_version"):
+        scan.model_versions.add(raw["model_version"])
 
 
 def _scan_gold(
@@ -793,14 +803,23 @@ class PublishSummary:
         ]
 
 
-def _ensure_gold(annotations_dir: Path) -> bool:
-    """Run the adjudication when gold is missing or older than the records; True if it ran."""
+def _gold_needed(annotations_dir: Path) -> bool:
+    """True when there are record files and gold is missing or older than them."""
     if not any((annotations_dir / f"{layer}.jsonl").is_file() for layer in LAYERS):
         return False  # gold alone (hand-made, or copied): publish it as it is
-    if not gold_is_stale(annotations_dir):
+    return gold_is_stale(annotations_dir)
+
+
+def _ensure_gold(
+    annotations_dir: Path,
+    needed: bool,
+    on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
+) -> bool:
+    """Run the adjudication when `needed` (`_gold_needed`); True if it ran."""
+    if not needed:
         return False
     try:
-        adjudicate(annotations_dir)
+        adjudicate(annotations_dir, on_record=on_record)
     except InvalidAnnotations as exc:
         raise PublishError(f"{exc} Nothing was published.") from None
     return True
@@ -869,8 +888,17 @@ def _publish(
         )
     scan = _Scan()
     checker = RecordChecker(ontology)
-    vouched = _scan_records(annotations_dir, checker, scan)
-    adjudicated = _ensure_gold(annotations_dir)
+    vouched = _vouched_layers(annotations_dir, checker)
+    present = {layer for layer in LAYERS if (annotations_dir / f"{layer}.jsonl").is_file()}
+    needed = _gold_needed(annotations_dir)
+    if needed and vouched == present:
+        # Nothing to check before the adjudication: count the records as it reads them.
+        adjudicated = _ensure_gold(
+            annotations_dir, needed, lambda layer, raw: _count_record(scan, layer, raw)
+        )
+    else:
+        _scan_records(annotations_dir, checker, scan, vouched)
+        adjudicated = _ensure_gold(annotations_dir, needed)
     conflicts, conflicts_by_layer, conflict_keys = _read_conflicts(annotations_dir / CONFLICTS_FILE)
     has_records = any((annotations_dir / f"{layer}.jsonl").is_file() for layer in LAYERS)
     deferred = _scan_gold(
