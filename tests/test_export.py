@@ -865,3 +865,29 @@ def test_issues_are_listed_entities_first_though_rows_are_built_side_by_side(
     assert [(x.layer, x.segment_id) for x in rows.issues] == [
         ("entities", f"doc:{i}-{i + 1}") for i in range(MAX_LISTED)
     ]
+
+
+def test_the_card_counts_are_the_same_whichever_pass_takes_them(
+    tmp_path: Path, ontology: Ontology
+) -> None:
+    # Regression: right after an import, publish counts the records while the adjudication
+    # reads them; with fresh gold (or records the import did not vouch for) a pass of its own
+    # counts them. Same folder either way.
+    from newsanno.importer import import_annotations
+    from newsanno.validate import CHECKED_FILE
+
+    exports = sorted((Path(__file__).parent / "data" / "exports").glob("live-*.json"))
+    annotations = tmp_path / "annotations"
+    import_annotations(exports, annotations, ontology)
+    counted_while_adjudicating = publish(annotations, tmp_path / "one" / "export", ontology)
+    assert counted_while_adjudicating.adjudicated
+    fresh_gold = publish(annotations, tmp_path / "two" / "export", ontology)
+    assert not fresh_gold.adjudicated
+    (annotations / CHECKED_FILE).unlink()  # nothing vouched for: checked, counted, adjudicated
+    (annotations / "gold" / ".inputs.json").unlink()
+    checked_first = publish(annotations, tmp_path / "three" / "export", ontology)
+    assert checked_first.adjudicated
+    one = files_bytes(tmp_path / "one" / "export")
+    assert "README.md" in one and any(name.endswith(".parquet") for name in one)
+    assert files_bytes(tmp_path / "two" / "export") == one
+    assert files_bytes(tmp_path / "three" / "export") == one
