@@ -50,7 +50,13 @@ from .agreement import load_and_measure
 from .errors import InvalidAnnotations, PublishError
 from .layers import LAYERS, Layer
 from .ontology import Ontology
-from .records import file_sha256, iter_jsonl, paused_gc, segment_sort_key
+from .records import (
+    file_sha256,
+    iter_jsonl,
+    paused_gc,
+    remembered_digests,
+    segment_sort_key,
+)
 from .segment import Token, tokenize
 from .validate import RecordChecker, checked_files
 from .workspace import atomic_dir
@@ -866,7 +872,7 @@ def publish(
     swaps it into `out` only when everything is written: on any error `out` stays as it was.
     `repo_id` only changes how the card's loading examples name the dataset.
     """
-    with paused_gc():
+    with paused_gc(), remembered_digests():
         return _publish(annotations_dir, out, ontology, seeds_dir, seed, ratios, repo_id)
 
 

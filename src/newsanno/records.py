@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -292,12 +294,36 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+_DIGESTS: ContextVar[dict[tuple[Any, ...], str] | None] = ContextVar("_DIGESTS", default=None)
+
+
+@contextmanager
+def remembered_digests() -> Iterator[None]:
+    """Within the block, `file_sha256` of a file that is still the same file (same inode, size,
+    modification and change times) is not read again: one publish fingerprints the same record
+    files several times. Anything written in the meantime is a new file, and read."""
+    token = _DIGESTS.set({})
+    try:
+        yield
+    finally:
+        _DIGESTS.reset(token)
+
+
 def file_sha256(path: Path) -> str:
     """The sha256 of a file, read in blocks (a record file is never held whole for it)."""
+    memo = _DIGESTS.get()
+    key: tuple[Any, ...] = ()
+    if memo is not None:
+        st = os.stat(path)
+        key = (os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if key in memo:
+            return memo[key]
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
+    if memo is not None:
+        memo[key] = digest.hexdigest()
     return digest.hexdigest()
 
 
