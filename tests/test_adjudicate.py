@@ -290,3 +290,69 @@ def test_cli_adjudicate_unknown_policy(tmp_path: Path) -> None:
         result.stderr.strip() == "Error: Unknown adjudication policy 'coin'. Use one of: majority."
     )
     assert not (ann / "gold").exists()
+
+
+def test_records_vouched_for_are_decided_the_same_straight_from_their_dicts(
+    tmp_path: Path,
+) -> None:
+    # Regression: for an entities file the import vouched for, the simplest tasks (everyone
+    # marked the same spans) are decided from the dicts; every other task goes the general way.
+    # Gold, conflicts and agreement must be the same bytes as without that shortcut.
+    def seg(i: int) -> str:
+        return f"doc:{i * 100}-{i * 100 + 64}"
+
+    syrian, deir, friday = (
+        ent(*SYRIAN, "GPE", "a"),
+        ent(*DEIR, "LOC", "b"),
+        ent(*FRIDAY, "DATE", "c"),
+    )
+    records = [
+        # 0: two annotators, the same spans listed in another order (gold: sorted, a's ids)
+        rec(Layer.ENTITIES, "annotator-1", 11, segment_id=seg(0), entities=(deir, syrian)),
+        rec(Layer.ENTITIES, "annotator-2", 12, segment_id=seg(0),
+            entities=(ent(*SYRIAN, "GPE", "x"), ent(*DEIR, "LOC", "y"))),
+        # 1: one annotator, no spans at all
+        rec(Layer.ENTITIES, "annotator-1", 13, segment_id=seg(1)),
+        # 2: the same span twice in one record
+        rec(Layer.ENTITIES, "annotator-1", 14, segment_id=seg(2),
+            entities=(syrian, ent(*SYRIAN, "GPE", "dup"))),
+        rec(Layer.ENTITIES, "annotator-2", 15, segment_id=seg(2), entities=(syrian,)),
+        # 3: a disagreement (a tie: a conflict)
+        rec(Layer.ENTITIES, "annotator-1", 16, segment_id=seg(3), entities=(syrian, friday)),
+        rec(Layer.ENTITIES, "annotator-2", 17, segment_id=seg(3), entities=(syrian,)),
+        # 4: ground truth among agreeing annotators
+        rec(Layer.ENTITIES, "annotator-1", 18, segment_id=seg(4), entities=(deir,)),
+        rec(Layer.ENTITIES, "annotator-2", 19, segment_id=seg(4), entities=(deir,)),
+        rec(Layer.ENTITIES, "reviewer-1", 20, segment_id=seg(4), entities=(friday,),
+            ground_truth=True),
+        # 5: an annotator with two records (the later counts), string and int ids, no dates
+        rec(Layer.ENTITIES, "annotator-1", 21, segment_id=seg(5), entities=(friday,),
+            updated_at=None, created_at=None),
+        rec(Layer.ENTITIES, "annotator-1", 22, segment_id=seg(5), entities=(deir,)),
+        rec(Layer.ENTITIES, "annotator-2", 7, segment_id=seg(5), entities=(deir,)),
+        # 6: three annotators agreeing, the earliest annotation id not the first annotator
+        *(
+            rec(Layer.ENTITIES, f"annotator-{k}", aid, segment_id=seg(6),
+                entities=(ent(*FRIDAY, "DATE", f"f{k}"),))
+            for k, aid in ((1, 31), (2, 30), (3, 32))
+        ),
+    ]  # fmt: skip
+    outputs = []
+    for vouched in ((), (Layer.ENTITIES,)):
+        folder = tmp_path / ("vouched" if vouched else "plain")
+        write_records(folder / "entities.jsonl", records)
+        summary = adjudicate(folder, vouched=vouched)
+        outputs.append(
+            (
+                [(o.single, o.majority, o.conflicts, o.ground_truth) for o in summary.layers],
+                {
+                    name: (folder / name).read_bytes()
+                    for name in ("gold/entities.jsonl", "gold/agreement.json", "conflicts.jsonl")
+                },
+            )
+        )
+    assert outputs[0] == outputs[1]
+    gold = read_records(tmp_path / "vouched" / "gold" / "entities.jsonl")
+    assert [g.segment_id for g in gold] == [seg(i) for i in (0, 1, 2, 4, 5, 6)]
+    assert [e.id for e in gold[0].entities] == ["a", "b"]  # annotator-1's ids, in text order
+    assert [e.id for e in gold[5].entities] == ["f2"]  # the earliest annotation id's

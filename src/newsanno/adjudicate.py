@@ -32,7 +32,7 @@ A merged span or event keeps the id it has in the first record (by annotation id
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -169,6 +169,7 @@ def adjudicate(
     policy: str = "majority",
     *,
     on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
+    vouched: Collection[Layer] = (),
 ) -> AdjudicationSummary:
     """Write `gold/<layer>.jsonl` and `conflicts.jsonl` in `annotations_dir` (atomically).
 
@@ -177,7 +178,9 @@ def adjudicate(
     and kept as `gold/agreement.json`, with the fingerprints of the gold files in
     `gold/.inputs.json` (see `recorded_agreement`, `gold_fingerprint_matches`).
     `on_record(layer, record dict)` is called once for each record read, in file order, for a
-    caller that counts them in the same pass (publish's card).
+    caller that counts them in the same pass (publish's card). `vouched`: layers whose record
+    file has passed every check (`annotations import` says so, and publish has made sure it is
+    unchanged); their simplest tasks are decided straight from the records' dicts.
     """
     if policy not in POLICIES:
         raise NewsannoError(
@@ -194,7 +197,7 @@ def adjudicate(
         for layer in LAYERS:
             out = tmp / f"{layer}.jsonl"
             outcome, layer_conflicts, agreement[layer] = _adjudicate_file(
-                layer, paths[layer], out, on_record
+                layer, paths[layer], out, on_record, layer in vouched
             )
             outcomes.append(outcome)
             conflicts += layer_conflicts
@@ -214,8 +217,10 @@ def _adjudicate_file(
     path: Path,
     out: Path,
     on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
+    vouched: bool = False,
 ) -> tuple[LayerOutcome, list[Conflict], LayerAgreement]:
-    """Gold of one layer file written to `out`, task by task; its conflicts and agreement."""
+    """Gold of one layer file written to `out`, task by task; its conflicts and agreement.
+    `vouched`: every record of the file has passed its checks (see `adjudicate`)."""
     reported = 0  # the last line given to `on_record`: each record is given once
 
     def note(lineno: int, raw: dict[str, Any]) -> None:
@@ -229,19 +234,123 @@ def _adjudicate_file(
         conflicts: list[Conflict] = []
         tally = LayerTally(layer)
         with open(out, "wb") as fh:
-            for records in iter_task_groups(path, layer, note if on_record else None):
-                plain = latest_by_annotator(r for r in records if not r.ground_truth)
-                tally.add(plain)
-                truths = [r for r in records if r.ground_truth]
-                gold = _adjudicate_task(layer, plain, truths, counts, conflicts)
-                if gold is not None:
-                    fh.write(dumps_line(gold.to_dict()))
+            if vouched and layer is Layer.ENTITIES:
+                for raws in _raw_task_groups(path, note if on_record else None):
+                    line = _unanimous_entities(raws, tally, counts)
+                    if line is None:  # not the simplest case: decided as any other task
+                        records = [Record.from_dict(raw) for raw in raws]
+                        line = _decide(layer, records, tally, counts, conflicts)
+                    fh.write(line)
+            else:
+                for records in iter_task_groups(path, layer, note if on_record else None):
+                    fh.write(_decide(layer, records, tally, counts, conflicts))
         return _outcome(layer, counts), conflicts, tally.result()
     except UnsortedRecords:  # not in task order (written by hand): the whole file at once
         records = list(read_records_checked(path, layer, note if on_record else None))
         outcome, gold_records, conflicts = adjudicate_layer(layer, records)
         write_records(out, gold_records)
         return outcome, conflicts, agreement_report({layer: records}).layers[layer]
+
+
+def _decide(
+    layer: Layer,
+    records: list[Record],
+    tally: LayerTally,
+    counts: Counter[str],
+    conflicts: list[Conflict],
+) -> bytes:
+    """One task: its agreement tallied; its gold line (b"" for a conflict, appended)."""
+    plain = latest_by_annotator(r for r in records if not r.ground_truth)
+    tally.add(plain)
+    truths = [r for r in records if r.ground_truth]
+    gold = _adjudicate_task(layer, plain, truths, counts, conflicts)
+    return b"" if gold is None else dumps_line(gold.to_dict())
+
+
+def _raw_task_groups(
+    path: Path, on_record: Callable[[int, dict[str, Any]], None] | None
+) -> Iterator[list[dict[str, Any]]]:
+    """`iter_task_groups` for a file whose every record has passed its checks: the records'
+    dicts, one task at a time (`UnsortedRecords` when a task's records are not together)."""
+    if not path.is_file():
+        return
+    group: list[dict[str, Any]] = []
+    key: tuple[str, str] | None = None
+    order: tuple[Any, ...] = ()
+    for lineno, raw in iter_jsonl(path):
+        k = (raw["segment_id"], raw.get("target") or "")
+        if k != key:
+            if group:
+                yield group
+            o = task_sort_key(k)
+            if key is not None and not o > order:
+                raise UnsortedRecords(str(path))
+            group, key, order = [], k, o
+        if on_record is not None:
+            on_record(lineno, raw)
+        group.append(raw)
+    if group:
+        yield group
+
+
+def _entity_order(e: dict[str, Any]) -> tuple[int, int, str]:
+    return (e["start"], e["end"], e["label"])
+
+
+def _unanimous_entities(
+    raws: list[dict[str, Any]], tally: LayerTally, counts: Counter[str]
+) -> bytes | None:
+    """The gold line of an entities task in its simplest and most common case, straight from
+    the records' dicts (checked records): no ground truth, one record per annotator, and every
+    annotator marked the same spans, each once. Then every span has all n votes (gold, no
+    tie, no undecided region): gold is the first record's (by annotation id) spans in
+    (start, end, label) order — what `_decide` makes of the same records. None otherwise."""
+    annotators = [raw["annotator"] for raw in raws]
+    if len(set(annotators)) != len(raws) or any(raw.get("ground_truth", False) for raw in raws):
+        return None
+    spans: dict[str, set[tuple[int, int, str]]] = {}
+    for annotator, raw in zip(annotators, raws, strict=True):
+        keys = [_entity_order(e) for e in raw.get("entities", ())]
+        mine = set(keys)
+        if len(mine) != len(keys) or (spans and mine != next(iter(spans.values()))):
+            return None
+        spans[annotator] = mine
+    tally.add_spans(spans)
+    by_annotator = sorted(raws, key=lambda raw: raw["annotator"])
+    inputs = sorted(by_annotator, key=lambda raw: annotation_id_key(raw.get("annotation_id", "")))
+    first = inputs[0]
+    counts["single" if len(inputs) == 1 else "majority"] += 1
+    latest = max((raw["updated_at"] for raw in inputs if raw.get("updated_at")), default=None)
+    src = first.get("source") or {}
+    gold = {
+        "layer": str(Layer.ENTITIES),
+        "segment_id": first["segment_id"],
+        "document_id": first["document_id"],
+        "text": first["text"],
+        "annotator": GOLD,
+        "annotation_id": f"gold:{first['segment_id']}",
+        "created_at": latest,
+        "updated_at": latest,
+        "lead_time": None,
+        "ground_truth": True,
+        "model_version": None,
+        "source": {
+            "url": src.get("url"),
+            "project_id": src.get("project_id"),
+            "task_id": src.get("task_id"),
+        },
+        "entities": [
+            {
+                "id": e["id"],
+                "start": e["start"],
+                "end": e["end"],
+                "text": e["text"],
+                "label": e["label"],
+            }
+            for e in sorted(first.get("entities", ()), key=_entity_order)
+        ],
+    }
+    return dumps_line(gold)
 
 
 def recorded_agreement(annotations_dir: Path) -> dict[str, Any] | None:

@@ -315,11 +315,7 @@ class LayerTally:
                 self.labelled.append(labels)
         elif shared and self.layer is Layer.ENTITIES:
             spans = {a: {(e.start, e.end, e.label) for e in r.entities} for a, r in group.items()}
-            for a, b in combinations(sorted(group), 2):
-                sa, sb = spans[a], spans[b]
-                self.pair_items[(a, b)] += 1
-                self.first[(a, b)].add(exact_matches(sa, sb), len(sa), len(sb))
-                self.second[(a, b)].add(relaxed_matches(sa, sb), len(sa), len(sb))
+            self._pairs_of_spans(spans)
         elif shared:
             triggers = {a: _triggers(r) for a, r in group.items()}
             for a, b in combinations(sorted(group), 2):
@@ -330,6 +326,25 @@ class LayerTally:
                     self.second[(a, b)].add(
                         exact_matches(ta[key], tb[key]), len(ta[key]), len(tb[key])
                     )
+
+    def add_spans(self, spans: Mapping[str, set[SpanKey]]) -> None:
+        """`add` for an entities task given as annotator → the (start, end, label) of their
+        latest independent record's entities (what `add` reads from the records)."""
+        if not spans:
+            return
+        self.tasks += 1
+        self.annotators.update(spans)
+        shared = len(spans) >= 2
+        self.items += shared
+        if shared:
+            self._pairs_of_spans(spans)
+
+    def _pairs_of_spans(self, spans: Mapping[str, set[SpanKey]]) -> None:
+        for a, b in combinations(sorted(spans), 2):
+            sa, sb = spans[a], spans[b]
+            self.pair_items[(a, b)] += 1
+            self.first[(a, b)].add(exact_matches(sa, sb), len(sa), len(sb))
+            self.second[(a, b)].add(relaxed_matches(sa, sb), len(sa), len(sb))
 
     def result(self) -> LayerAgreement:
         if self.layer is Layer.STANCE:

