@@ -35,6 +35,7 @@ from newsanno.importer import (
 )
 from newsanno.layers import LAYERS, Layer
 from newsanno.ontology import Ontology
+from newsanno.records import Record, canonical_dict, dumps_line
 from newsanno.tasks import build_tasks, gazetteer_for
 from newsanno.workspace import Workspace
 
@@ -527,6 +528,26 @@ def test_live_golden_exports_import_with_every_reason(tmp_path: Path, ontology: 
         assert counts.read == counts.valid + counts.quarantined + counts.skipped
     for name in _files():
         assert (tmp_path / name).read_bytes() == (EXPORTS / "expected" / name).read_bytes(), name
+
+
+def test_converted_records_are_already_canonical(ontology: Ontology) -> None:
+    """The converter's valid records are written as they are: each is exactly its canonical form
+    (`Record.from_dict(...).to_dict()`), with no field more or less, in every layer."""
+    converter = Converter(ontology)
+    seen: set[str] = set()
+    for layer in LAYERS:
+        path = EXPORTS / f"live-{layer}.json"
+        for _, _, task in iter_export(path.read_bytes(), str(path)):
+            for annotation in task["annotations"]:
+                if annotation.get("was_cancelled"):
+                    continue
+                done = converter.convert(task, annotation, layer, "http://x", 1)
+                if done.record is None:
+                    continue
+                assert done.record == Record.from_dict(done.record).to_dict()
+                assert dumps_line(done.record) == dumps_line(canonical_dict(done.record))
+                seen.add(str(layer))
+    assert seen == {str(layer) for layer in LAYERS}
 
 
 def test_utf16_offsets_are_realigned_and_counted(tmp_path: Path, ontology: Ontology) -> None:

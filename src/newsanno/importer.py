@@ -56,7 +56,7 @@ from .errors import ExportFormatError, InvalidAnnotations, LabelStudioError
 from .labelconfig import ARGUMENT_CONTROL, ENTITY_CONTROL, STANCE_CONTROL, TRIGGER_CONTROL
 from .layers import LAYERS, Layer
 from .ontology import Ontology
-from .records import canonical_dict, dumps_line, iter_jsonl, paused_gc, segment_sort_key
+from .records import dumps_line, iter_jsonl, paused_gc, segment_sort_key
 from .validate import CHECKED_FILE, ROOT, Problem, RecordChecker
 from .workspace import Workspace, write_atomic
 
@@ -439,7 +439,9 @@ class Converter:
         if errors:
             return Converted(layer, None, errors, realigned)
         _sort_content(record)
-        return Converted(layer, canonical_dict(record), [], realigned)
+        # Built above with exactly the canonical fields in their canonical shape, and checked:
+        # it is already what `canonical_dict` would make of it.
+        return Converted(layer, record, [], realigned)
 
     # -- per layer ------------------------------------------------------------------------
 
