@@ -432,7 +432,11 @@ class Converter:
         else:
             self._stance(data, results, record, errors)
         explained = _explained_nulls(record, errors)
-        for where, message in self.checker.problems(record):
+        problems = self.checker.problems(record)
+        if problems and layer is Layer.ENTITIES:  # the regions named only when needed
+            for k, entity in enumerate(record["entities"]):
+                hints[f"entities/{k}"] = f" (region {entity['id']})"
+        for where, message in problems:
             if where in explained:
                 continue  # a null that a conversion error above already explains
             errors.append(f"{where}{_hint_for(where, hints)}: {message}")
@@ -485,7 +489,38 @@ class Converter:
     ) -> int:
         entities: list[dict[str, Any]] = []
         realigned = 0
+        n = len(text)
         for i, r in enumerate(results):
+            # The common case at once: one label, int offsets inside the text that say its text
+            # (nothing to report, nothing to realign); anything else takes the general path.
+            if (
+                type(r) is dict
+                and r.get("from_name") == ENTITY_CONTROL
+                and r.get("type") == "labels"
+            ):
+                value = r.get("value")
+                if type(value) is dict:
+                    labels, start, end = value.get("labels"), value.get("start"), value.get("end")
+                    span_text = value.get("text")
+                    if (
+                        type(labels) is list
+                        and len(labels) == 1
+                        and type(start) is int
+                        and type(end) is int
+                        and type(span_text) is str
+                        and 0 <= start < end <= n
+                        and text[start:end] == span_text
+                    ):
+                        entities.append(
+                            {
+                                "id": r.get("id"),
+                                "start": start,
+                                "end": end,
+                                "text": span_text,
+                                "label": labels[0],
+                            }
+                        )
+                        continue
             if not isinstance(r, dict):
                 errors.append(f"result {i}: not an object")
                 continue
@@ -497,7 +532,6 @@ class Converter:
                 continue
             span, label, moved = got
             realigned += moved
-            hints[f"entities/{len(entities)}"] = f" (region {r.get('id')})"
             entities.append({"id": r.get("id"), **span, "label": label})
         record["entities"] = entities
         return realigned
