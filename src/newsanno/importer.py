@@ -341,9 +341,12 @@ def _controls_layer(results: Any) -> Layer | None:
     return None
 
 
+_LAYER_NAMES = frozenset(LAYERS)
+
+
 def layer_of(task: dict[str, Any], annotation: dict[str, Any], hint: Layer | None) -> Layer | None:
     meta = task.get("meta")
-    if isinstance(meta, dict) and meta.get("layer") in set(LAYERS):
+    if isinstance(meta, dict) and meta.get("layer") in _LAYER_NAMES:
         return Layer(meta["layer"])
     if hint is not None:
         return hint

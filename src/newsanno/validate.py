@@ -134,9 +134,23 @@ class RecordChecker:
             return []  # the schema has said so
         out: list[tuple[str, str]] = []
         if layer is Layer.ENTITIES:
-            for i, entity in _items(record.get("entities")):
-                if not _span_is_fine(text, entity):
-                    out += _span_problems(text, entity, f"entities/{i}")
+            entities = record.get("entities")
+            if not isinstance(entities, list):
+                return out
+            n = len(text)
+            for i, entity in enumerate(entities):
+                if not isinstance(entity, dict):
+                    continue
+                # the common case at once: int offsets inside the text that say its text
+                start, end, span_text = entity.get("start"), entity.get("end"), entity.get("text")
+                if (
+                    type(start) is int
+                    and type(end) is int
+                    and 0 <= start < end <= n
+                    and (not isinstance(span_text, str) or text[start:end] == span_text)
+                ):
+                    continue
+                out += _span_problems(text, entity, f"entities/{i}")
         elif layer is Layer.EVENTS:
             roles_by_event = self.ontology.roles_by_event
             for i, event in _items(record.get("events")):
@@ -166,18 +180,6 @@ def _items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _span_is_fine(text: str, span: dict[str, Any]) -> bool:
-    """The common case, at once: int offsets inside the text, not empty, the text they say
-    (False: ask `_span_problems`, which may still find nothing)."""
-    start, end, span_text = span.get("start"), span.get("end"), span.get("text")
-    return (
-        type(start) is int
-        and type(end) is int
-        and 0 <= start < end <= len(text)
-        and (not isinstance(span_text, str) or text[start:end] == span_text)
-    )
 
 
 def _span_problems(text: str, span: Any, where: str) -> list[tuple[str, str]]:
