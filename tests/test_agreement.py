@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from newsanno.agreement import (
+    LayerTally,
     agreement_report,
     cohen_kappa,
+    exact_matches,
     krippendorff_alpha,
     load_and_measure,
     relaxed_matches,
@@ -409,3 +411,25 @@ def test_cli_broken_line_is_named(tmp_path: Path) -> None:
         f"Error: {tmp_path / 'stance.jsonl'}:1: missing field 'segment_id'. Check it with "
         f"'newsanno annotations validate {tmp_path / 'stance.jsonl'}'."
     )
+
+
+_span_sets = st.sets(
+    st.tuples(st.integers(0, 6), st.integers(0, 6), st.sampled_from(["PER", "ORG"])), max_size=4
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_span_sets, _span_sets, st.booleans())
+def test_span_tally_is_what_the_matchings_find(
+    a: set[tuple[int, int, str]], b: set[tuple[int, int, str]], same: bool
+) -> None:
+    """Identical span sets (the common case, decided at once) and any others are tallied with
+    the exact and relaxed matchings' counts."""
+    if same:
+        b = set(a)
+    tally = LayerTally(Layer.ENTITIES)
+    tally.add_spans({"A": a, "B": b})
+    first, second = tally.first[("A", "B")], tally.second[("A", "B")]
+    exact, relaxed = exact_matches(a, b), relaxed_matches(a, b)
+    assert (first.tp, first.fp, first.fn) == (exact, len(a) - exact, len(b) - exact)
+    assert (second.tp, second.fp, second.fn) == (relaxed, len(a) - relaxed, len(b) - relaxed)

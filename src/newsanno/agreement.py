@@ -343,6 +343,13 @@ class LayerTally:
         for a, b in combinations(sorted(spans), 2):
             sa, sb = spans[a], spans[b]
             self.pair_items[(a, b)] += 1
+            if sa == sb and all(s < e for s, e, _ in sa):
+                # the same spans (the common case): each matches itself, exactly and relaxed
+                # (what `exact_matches` and `relaxed_matches` find), decided at once
+                n = len(sa)
+                self.first[(a, b)].add(n, n, n)
+                self.second[(a, b)].add(n, n, n)
+                continue
             self.first[(a, b)].add(exact_matches(sa, sb), len(sa), len(sb))
             self.second[(a, b)].add(relaxed_matches(sa, sb), len(sa), len(sb))
 
