@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -293,8 +294,10 @@ def _raw_task_groups(
         yield group
 
 
-def _entity_order(e: dict[str, Any]) -> tuple[int, int, str]:
-    return (e["start"], e["end"], e["label"])
+# an entity dict's (start, end, label), at C speed
+_entity_order: Callable[[dict[str, Any]], tuple[int, int, str]] = itemgetter(
+    "start", "end", "label"
+)
 
 
 def _unanimous_entities(
@@ -310,7 +313,7 @@ def _unanimous_entities(
         return None
     spans: dict[str, set[tuple[int, int, str]]] = {}
     for annotator, raw in zip(annotators, raws, strict=True):
-        keys = [_entity_order(e) for e in raw.get("entities", ())]
+        keys = list(map(_entity_order, raw.get("entities", ())))
         mine = set(keys)
         if len(mine) != len(keys) or (spans and mine != next(iter(spans.values()))):
             return None
