@@ -236,23 +236,25 @@ def bio_tags(
 def _bio_tags(
     tokens: _Tokens, spans: Iterable[tuple[int, int, str]], segment_id: str
 ) -> tuple[list[str], list[SpanIssue]]:
-    tags = ["O"] * len(tokens.starts)
+    starts, ends = tokens.starts, tokens.ends
+    tags = ["O"] * len(starts)
     issues: list[SpanIssue] = []
     for start, end, label in sorted(spans, key=lambda s: (s[0], -s[1], s[2])):
-        at = tokens.align(start, end)
-        if at is None or not at.exact:
+        # `tokens.align`, inline (no Alignment per span): the tokens [first, last) it overlaps
+        first, last = bisect_right(ends, start), bisect_left(starts, end)
+        if first >= last or starts[first] != start or ends[last - 1] != end:
             where = tokens.text(start, end)
             issues.append(SpanIssue("misaligned", "entities", segment_id, start, end, where, label))
-        if at is None:
+        if first >= last:
             continue
-        if any(tag != "O" for tag in tags[at.token_start : at.token_end]):
+        if tags[first:last].count("O") != last - first:
             where = tokens.text(start, end)
             issues.append(
                 SpanIssue("overlapping", "entities", segment_id, start, end, where, label)
             )
             continue
-        tags[at.token_start] = f"B-{label}"
-        for i in range(at.token_start + 1, at.token_end):
+        tags[first] = f"B-{label}"
+        for i in range(first + 1, last):
             tags[i] = f"I-{label}"
     return tags, issues
 
