@@ -27,6 +27,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -537,6 +538,9 @@ def _count_gold(scan: _Scan, layer: Layer, raw: dict[str, Any]) -> None:
 # ---- rows --------------------------------------------------------------------------------------
 
 
+_ENTITY_ORDER = itemgetter("start", "end", "label", "id")  # an entity dict's place in a row
+
+
 def _tokenized(text: str) -> _Tokens:
     return _Tokens(tokenize(text))
 
@@ -585,9 +589,7 @@ class _Rows:
         """The `entities` row of a gold record (a dict that has passed its schema)."""
         segment_id, text = raw["segment_id"], raw["text"]
         tokens = self.tokens(text)
-        entities = sorted(
-            raw.get("entities", ()), key=lambda e: (e["start"], e["end"], e["label"], e["id"])
-        )
+        entities = sorted(raw.get("entities", ()), key=_ENTITY_ORDER)
         tags, issues = _bio_tags(
             tokens, [(e["start"], e["end"], e["label"]) for e in entities], segment_id
         )

@@ -695,7 +695,7 @@ def _hint_for(where: str, hints: dict[str, str]) -> str:
 
 def _sort_content(record: dict[str, Any]) -> None:
     if "entities" in record:
-        record["entities"].sort(key=lambda e: (e["start"], e["end"], e["label"], e["id"]))
+        record["entities"].sort(key=itemgetter("start", "end", "label", "id"))
     if "events" in record:
         for event in record["events"]:
             event["arguments"].sort(
