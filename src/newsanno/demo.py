@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import labelstudio, server
-from .adjudicate import AdjudicationSummary, adjudicate
-from .agreement import AgreementReport, load_and_measure
+from .adjudicate import AdjudicationSummary, adjudicate, recorded_agreement
+from .agreement import load_and_measure
 from .articles import load_articles
 from .errors import SeedError
 from .export import PublishSummary, publish
@@ -40,7 +41,7 @@ class DemoSummary:
     already_there: dict[Layer, int] = field(default_factory=dict)
     imported: ImportSummary | None = None
     adjudicated: AdjudicationSummary | None = None
-    agreement: AgreementReport | None = None
+    agreement: dict[str, Any] | None = None  # AgreementReport.to_dict()
     published: PublishSummary | None = None
 
 
@@ -130,7 +131,8 @@ def run_demo(
 
     step("Adjudicating and measuring agreement")
     adjudicated = adjudicate(ws.annotations)
-    agreement = load_and_measure(ws.annotations)
+    # adjudicate measured agreement while it voted; read the records again only if it did not
+    agreement = recorded_agreement(ws.annotations) or load_and_measure(ws.annotations).to_dict()
 
     step("Publishing the dataset to export/")
     published = publish(ws.annotations, ws.export, ontology, seeds_dir=ws.seeds)

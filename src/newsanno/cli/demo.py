@@ -35,7 +35,7 @@ def _print_summary(s: DemoSummary, ws: Workspace) -> None:
         console.print(table("Imported", s.imported.COLUMNS, s.imported.rows()))
     if s.agreement:
         rows = []
-        for layer, figures in s.agreement.to_dict().items():
+        for layer, figures in s.agreement.items():
             shown = [
                 f"{k}={v}"
                 for k, v in figures.items()
