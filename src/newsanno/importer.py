@@ -46,12 +46,14 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
+from . import parallel
 from .errors import ExportFormatError, InvalidAnnotations, LabelStudioError
 from .labelconfig import ARGUMENT_CONTROL, ENTITY_CONTROL, STANCE_CONTROL, TRIGGER_CONTROL
 from .layers import LAYERS, Layer
@@ -145,6 +147,13 @@ def iter_export(buf: bytes | mmap.mmap, name: str) -> Iterator[tuple[int, int, A
     tried; a parse that succeeds has found exactly the element (a JSON object's text has one end).
     Anything else is a syntax error, raised as `MalformedExport` with its line.
     """
+    first, close = _array_bounds(buf, name)
+    for index, pos, task, _ in _elements(buf, name, first, close):
+        yield index, pos, task
+
+
+def _array_bounds(buf: bytes | mmap.mmap, name: str) -> tuple[int, int]:
+    """Where the export's first element starts and where its closing `]` is (equal: no tasks)."""
     n = len(buf)
     pos = 3 if buf[:3] == b"\xef\xbb\xbf" else 0
     while pos < n and buf[pos] in _WS:
@@ -166,11 +175,18 @@ def iter_export(buf: bytes | mmap.mmap, name: str) -> Iterator[tuple[int, int, A
     pos += 1
     while pos < close and buf[pos] in _WS:
         pos += 1
-    if pos == close:
+    return pos, close
+
+
+def _elements(
+    buf: bytes | mmap.mmap, name: str, pos: int, close: int, index: int = 0
+) -> Iterator[tuple[int, int, Any, int | None]]:
+    """(index, offset, task, offset of the next task or None) of the elements from `pos` (where
+    one starts) to the closing bracket at `close`; `index`: the first one's."""
+    if pos >= close:
         return
     pattern = _next_task_pattern(bytes(buf[pos : pos + 256]))
-    index = 0
-    released = 0
+    released = pos - pos % mmap.PAGESIZE
     while True:
         if buf[pos : pos + 1] != b"{":
             raise MalformedExport(
@@ -184,7 +200,7 @@ def iter_export(buf: bytes | mmap.mmap, name: str) -> Iterator[tuple[int, int, A
             got = _element(buf, pos, close, pattern, name, index)
         assert got is not None
         task, next_pos = got
-        yield index, pos, task
+        yield index, pos, task, next_pos
         if next_pos is None:
             return
         index += 1
@@ -192,6 +208,20 @@ def iter_export(buf: bytes | mmap.mmap, name: str) -> Iterator[tuple[int, int, A
         if pos - released >= _RELEASE_EVERY:
             released = _release(buf, released, pos)
 
+
+def _split_point(buf: bytes | mmap.mmap, first: int, close: int) -> int | None:
+    """Where a task probably starts near the middle of the elements (the learnt `}, {"id": …`
+    boundary): the second half's start for a child process. Only probably: the parent, reading
+    the first half, checks that a task really starts there (see `_Importer.add_export`)."""
+    if close - first < PARALLEL_MIN_BYTES:
+        return None
+    pattern = _next_task_pattern(bytes(buf[first : first + 256]))
+    m = pattern.search(buf, first + (close - first) // 2, close)
+    return m.end() if m else None
+
+
+# Exports smaller than this are read by one process (a child costs more than it saves).
+PARALLEL_MIN_BYTES = 4 << 20
 
 _RELEASE_EVERY = 8 << 20
 
@@ -801,6 +831,15 @@ class _Spill:
         self.end += len(line)
         return at, len(line)
 
+    def append_from(self, other: IO[bytes]) -> int:
+        """Append every byte of another spill file; the offset its first byte now has."""
+        base = self.end
+        other.seek(0)
+        while block := other.read(1 << 20):
+            self.fh.write(block)
+            self.end += len(block)
+        return base
+
     def in_order(self, lines: list[tuple[tuple[Any, ...], int, int]]) -> Iterator[bytes]:
         """The lines of (sort key, offset, length), by key and then by their bytes (the order
         of sorting (key, line) pairs), read back one by one."""
@@ -855,9 +894,47 @@ def _quarantine_line(
     return {"record": record, "errors": errors}
 
 
+@dataclass
+class _Part:
+    """What reading (part of) one export leaves besides the entries: the annotations whose layer
+    is told by the export's other tasks, and the first layer met; a child's entries in order."""
+
+    name: str = ""
+    pending: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    seen_layer: Layer | None = None
+    log: list[tuple[str, _Entry]] = field(default_factory=list)
+
+    def absorb(self, later: _Part) -> None:
+        self.pending += later.pending
+        self.seen_layer = self.seen_layer or later.seen_layer
+
+
+class _StopAt:
+    """Elements up to (not including) the one at byte offset `at`; `reached` when it starts
+    exactly there. `resume` goes on from there (or from wherever the elements went past it)."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.reached = False
+        self.held: tuple[int, int, Any, int | None] | None = None  # the element at/after `at`
+
+    def until(
+        self, elements: Iterator[tuple[int, int, Any, int | None]]
+    ) -> Iterator[tuple[int, int, Any, int | None]]:
+        for element in elements:
+            if element[1] >= self.at:
+                self.reached = element[1] == self.at
+                self.held = element
+                return
+            yield element
+
+
 class _Importer:
-    def __init__(self, ontology: Ontology, spill: _Spill) -> None:
-        self.converter = Converter(ontology)
+    def __init__(
+        self, ontology: Ontology, spill: _Spill, converter: Converter | None = None
+    ) -> None:
+        self.converter = converter or Converter(ontology)
+        self.log: list[tuple[str, _Entry]] | None = None
         self.counts: dict[str, LayerCounts] = {str(layer): LayerCounts() for layer in LAYERS}
         self.entries: dict[str, _Entry] = {}
         self.superseded = 0
@@ -876,18 +953,80 @@ class _Importer:
         project: int | None,
         hint: Layer | None,
     ) -> None:
-        seen_layer: Layer | None = None
-        pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        for index, _offset, task in iter_export(buf, name):
-            for annotation in _annotations_of(task, index, name):
+        first, close = _array_bounds(buf, name)
+        split = _split_point(buf, first, close) if parallel.workers() > 1 else None
+        part = _Part(name)
+        if split is None:
+            self._add_elements(_elements(buf, name, first, close), part, url, project, hint)
+        else:
+            # A child converts the second half while this process does the first; the child's
+            # results are taken only where this process finds a task really starting at `split`.
+            with tempfile.TemporaryFile(buffering=1 << 20) as spill:
+                child_part = _Part(name)
+
+                def second_half() -> tuple[_Part, dict[str, LayerCounts]]:
+                    child = _Importer(self.converter.ontology, _Spill(spill), self.converter)
+                    child.log = []
+                    child._add_elements(
+                        _elements(buf, name, split, close), child_part, url, project, hint
+                    )
+                    spill.flush()
+                    child_part.log = child.log
+                    return child_part, child.counts
+
+                with parallel.Forked(second_half) as child:
+                    elements = _elements(buf, name, first, close)
+                    stop = _StopAt(split)
+                    self._add_elements(stop.until(elements), part, url, project, hint)
+                    rest: Iterator[tuple[int, int, Any, int | None]] = chain(
+                        [stop.held] if stop.held else [], elements
+                    )
+                    if stop.reached:
+                        try:
+                            got = child.result()
+                        except parallel.ChildFailed:
+                            got = None  # done here instead, where any error gets its message
+                        if got is not None:
+                            self._merge(got[0], got[1], spill)
+                            part.absorb(got[0])
+                            rest = iter(())
+                    self._add_elements(rest, part, url, project, hint)
+        for task, annotation in part.pending:
+            self.add(task, annotation, part.seen_layer, url, project)
+
+    def _add_elements(
+        self,
+        elements: Iterable[tuple[int, int, Any, int | None]],
+        part: _Part,
+        url: str | None,
+        project: int | None,
+        hint: Layer | None,
+    ) -> None:
+        for index, _offset, task, _next in elements:
+            for annotation in _annotations_of(task, index, part.name):
                 layer = layer_of(task, annotation, hint)
                 if layer is None:
-                    pending.append((task, annotation))
+                    part.pending.append((task, annotation))
                     continue
-                seen_layer = seen_layer or layer
+                part.seen_layer = part.seen_layer or layer
                 self.add(task, annotation, layer, url, project)
-        for task, annotation in pending:
-            self.add(task, annotation, seen_layer, url, project)
+
+    def _merge(self, part: _Part, counts: dict[str, LayerCounts], spill: IO[bytes]) -> None:
+        """Take a child's converted annotations as if this process had met them next."""
+        for name, c in counts.items():
+            mine = self.counts.setdefault(name, LayerCounts())
+            mine.read += c.read
+            mine.valid += c.valid
+            mine.quarantined += c.quarantined
+            mine.skipped += c.skipped
+            mine.realigned += c.realigned
+            mine.annotators |= c.annotators
+        base = self.spill.append_from(spill)
+        for key, entry in part.log:
+            self.seq += 1
+            entry.seq = self.seq
+            entry.at += base
+            self.keep(key, entry)
 
     def add(
         self,
@@ -923,6 +1062,13 @@ class _Importer:
                 entry.at, entry.size = self.spill.put(dumps_line(row))
                 entry.key = _quarantine_key(row)
         key = _id_key(annotation, task)
+        if self.log is not None:  # a child's part: the parent keeps (see `_merge`)
+            self.log.append((key, entry))
+        else:
+            self.keep(key, entry)
+
+    def keep(self, key: str, entry: _Entry) -> None:
+        """Keep the newest version of each annotation (latest `updated_at`, then the last met)."""
         old = self.entries.get(key)
         if old is not None:
             self.superseded += 1
