@@ -144,3 +144,71 @@ def test_a_syntax_error_in_the_second_half_is_reported_as_by_one_process(
     assert messages[0] == messages[1]
     assert re.search(r"broken\.json:\d+: not valid JSON in task \d+", messages[0])
     assert not (tmp_path / "out2").exists()
+
+
+def publish_both_ways(
+    annotations: Path, tmp_path: Path, ontology: Ontology, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[dict[str, bytes], dict[str, bytes]]]:
+    """Publish copies of `annotations` with one process and with two; (annotations folder after,
+    dataset) of each, with the dataset's own folder name taken out of its card."""
+    import shutil
+
+    from newsanno.export import publish
+
+    got = []
+    for workers in (1, 2):
+        monkeypatch.setenv("NEWSANNO_WORKERS", str(workers))
+        ann, out = tmp_path / f"ann{workers}", tmp_path / "dataset"
+        shutil.copytree(annotations, ann)
+        shutil.rmtree(out, ignore_errors=True)
+        summary = publish(ann, out, ontology)
+        assert summary.processes == workers
+        got.append((files_of(ann), files_of(out)))
+    return got
+
+
+def test_publish_split_in_two_writes_the_same_gold_parquet_and_card(
+    wl: workload.Workload,
+    tmp_path: Path,
+    ontology: Ontology,
+    monkeypatch: pytest.MonkeyPatch,
+    split_everything: None,
+) -> None:
+    from newsanno import export
+
+    monkeypatch.setattr(export, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(export, "BATCH_ROWS", 97)  # many batches, their ends across the halves
+    import_annotations(list(wl.exports), tmp_path / "imported", ontology)
+    (one_ann, one_ds), (two_ann, two_ds) = publish_both_ways(
+        tmp_path / "imported", tmp_path, ontology, monkeypatch
+    )
+    assert one_ann == two_ann  # gold, conflicts, agreement, fingerprints
+    assert one_ds == two_ds  # every parquet file and the card
+    assert {"gold/entities.jsonl", "gold/events.jsonl", "gold/stance.jsonl"} <= set(one_ann)
+    assert any(k.startswith("data/events/") for k in one_ds)
+    assert one_ann["conflicts.jsonl"]  # conflicts went through both ways
+
+
+def test_a_failed_child_leaves_the_publish_to_one_process(
+    wl: workload.Workload,
+    tmp_path: Path,
+    ontology: Ontology,
+    monkeypatch: pytest.MonkeyPatch,
+    split_everything: None,
+) -> None:
+    from newsanno import export
+
+    monkeypatch.setattr(export, "PARALLEL_MIN_BYTES", 0)
+    parent, part = os.getpid(), export._publish_part
+
+    def dies_in_the_child(*args: object) -> object:
+        if os.getpid() != parent:
+            os._exit(3)  # as if killed: no result
+        return part(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(export, "_publish_part", dies_in_the_child)
+    import_annotations(list(wl.exports), tmp_path / "imported", ontology)
+    summary = export.publish(tmp_path / "imported", tmp_path / "dataset", ontology)
+    assert summary.processes == 1
+    assert summary.rows["entities"]
+    assert not list(tmp_path.glob("dataset.*"))  # no temp folder left beside it

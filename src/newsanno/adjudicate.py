@@ -31,12 +31,13 @@ A merged span or event keeps the id it has in the first record (by annotation id
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import orjson
 
@@ -190,27 +191,93 @@ def adjudicate(
     annotations_dir = Path(annotations_dir)
     paths = layer_paths(annotations_dir)
     fingerprint = _fingerprint(annotations_dir)
-    outcomes = []
-    conflicts: list[Conflict] = []
-    agreement: dict[Layer, LayerAgreement] = {}
-    gold_hashes: dict[str, str] = {}
+    results: dict[Layer, tuple[LayerOutcome, list[Conflict], LayerAgreement]] = {}
     with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp:
         for layer in LAYERS:
-            out = tmp / f"{layer}.jsonl"
-            outcome, layer_conflicts, agreement[layer] = _adjudicate_file(
-                layer, paths[layer], out, on_record, layer in vouched
+            results[layer] = _adjudicate_file(
+                layer, paths[layer], tmp / f"{layer}.jsonl", on_record, layer in vouched
             )
-            outcomes.append(outcome)
-            conflicts += layer_conflicts
-            gold_hashes[str(layer)] = file_sha256(out)
-        report = AgreementReport({layer: agreement[layer] for layer in REPORT_ORDER})
-        (tmp / AGREEMENT_FILE).write_bytes(dumps_line(report.to_dict()))
-        # conflicts, then gold (with the fingerprint that makes it fresh) when this block ends
-        write_jsonl(annotations_dir / CONFLICTS_FILE, (c.to_dict() for c in conflicts))
-        (tmp / INPUTS_FILE).write_bytes(
-            dumps_line({"policy": policy, "inputs": fingerprint, "gold": gold_hashes})
-        )
-    return AdjudicationSummary(annotations_dir, policy, tuple(outcomes), tuple(conflicts))
+        return _finish(annotations_dir, tmp, policy, fingerprint, results)
+
+
+def input_fingerprint(annotations_dir: Path) -> dict[str, str | None]:
+    """The fingerprint of the record files gold is made from (kept in `gold/.inputs.json`)."""
+    return _fingerprint(Path(annotations_dir))
+
+
+def _finish(
+    annotations_dir: Path,
+    tmp: Path,
+    policy: str,
+    fingerprint: dict[str, str | None],
+    results: dict[Layer, tuple[LayerOutcome, list[Conflict], LayerAgreement]],
+) -> AdjudicationSummary:
+    """With every layer's gold written in `tmp` (the new gold folder): the agreement, the
+    conflicts file and the inputs' fingerprint, which make the gold fresh."""
+    conflicts = [c for layer in LAYERS for c in results[layer][1]]
+    gold_hashes = {str(layer): file_sha256(tmp / f"{layer}.jsonl") for layer in LAYERS}
+    report = AgreementReport({layer: results[layer][2] for layer in REPORT_ORDER})
+    (tmp / AGREEMENT_FILE).write_bytes(dumps_line(report.to_dict()))
+    # conflicts, then gold (with the fingerprint that makes it fresh) when the caller's block ends
+    write_jsonl(annotations_dir / CONFLICTS_FILE, (c.to_dict() for c in conflicts))
+    (tmp / INPUTS_FILE).write_bytes(
+        dumps_line({"policy": policy, "inputs": fingerprint, "gold": gold_hashes})
+    )
+    outcomes = tuple(results[layer][0] for layer in LAYERS)
+    return AdjudicationSummary(annotations_dir, policy, outcomes, tuple(conflicts))
+
+
+@dataclass
+class Part:
+    """The adjudication of one run of whole tasks of a checked record file (a share of the work
+    done by another process): its gold lines are in a file; the rest is added up."""
+
+    counts: Counter[str]
+    conflicts: list[Conflict]
+    tally: LayerTally
+
+
+def adjudicate_part(
+    layer: Layer,
+    path: Path,
+    out: Path,
+    on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
+) -> Part:
+    """`_adjudicate_file` of a record file that `annotations import` wrote and checked (so in
+    task order: `UnsortedRecords` otherwise), or of a run of its whole tasks."""
+    counts = Counter[str]()
+    conflicts: list[Conflict] = []
+    tally = LayerTally(layer)
+    note = None if on_record is None else (lambda _lineno, raw: on_record(layer, raw))
+    with open(out, "wb") as fh:
+        _decide_all(layer, path, fh, note, True, tally, counts, conflicts)
+    return Part(counts, conflicts, tally)
+
+
+def finish_parts(
+    annotations_dir: Path,
+    policy: str,
+    fingerprint: dict[str, str | None],
+    parts: dict[Layer, list[tuple[Path, Part]]],
+) -> AdjudicationSummary:
+    """Write gold from the parts of every layer (in task order): each layer's gold file is its
+    parts' lines one after the other; counts, conflicts and agreement are added up. The same
+    files `adjudicate` writes from the whole record files."""
+    results: dict[Layer, tuple[LayerOutcome, list[Conflict], LayerAgreement]] = {}
+    with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp:
+        for layer in LAYERS:
+            counts = Counter[str]()
+            conflicts: list[Conflict] = []
+            tally = LayerTally(layer)
+            with open(tmp / f"{layer}.jsonl", "wb") as fh:
+                for gold, part in parts.get(layer, ()):
+                    with open(gold, "rb") as src:
+                        shutil.copyfileobj(src, fh, 1 << 20)
+                    counts += part.counts
+                    conflicts += part.conflicts
+                    tally.merge(part.tally)
+            results[layer] = (_outcome(layer, counts), conflicts, tally.result())
+        return _finish(annotations_dir, tmp, policy, fingerprint, results)
 
 
 def _adjudicate_file(
@@ -235,22 +302,38 @@ def _adjudicate_file(
         conflicts: list[Conflict] = []
         tally = LayerTally(layer)
         with open(out, "wb") as fh:
-            if vouched and layer is Layer.ENTITIES:
-                for raws in _raw_task_groups(path, note if on_record else None):
-                    line = _unanimous_entities(raws, tally, counts)
-                    if line is None:  # not the simplest case: decided as any other task
-                        records = [Record.from_dict(raw) for raw in raws]
-                        line = _decide(layer, records, tally, counts, conflicts)
-                    fh.write(line)
-            else:
-                for records in iter_task_groups(path, layer, note if on_record else None):
-                    fh.write(_decide(layer, records, tally, counts, conflicts))
+            _decide_all(
+                layer, path, fh, note if on_record else None, vouched, tally, counts, conflicts
+            )
         return _outcome(layer, counts), conflicts, tally.result()
     except UnsortedRecords:  # not in task order (written by hand): the whole file at once
         records = list(read_records_checked(path, layer, note if on_record else None))
         outcome, gold_records, conflicts = adjudicate_layer(layer, records)
         write_records(out, gold_records)
         return outcome, conflicts, agreement_report({layer: records}).layers[layer]
+
+
+def _decide_all(
+    layer: Layer,
+    path: Path,
+    fh: IO[bytes],
+    note: Callable[[int, dict[str, Any]], None] | None,
+    vouched: bool,
+    tally: LayerTally,
+    counts: Counter[str],
+    conflicts: list[Conflict],
+) -> None:
+    """Every task of a record file (in task order), its gold line written to `fh`."""
+    if vouched and layer is Layer.ENTITIES:
+        for raws in _raw_task_groups(path, note):
+            line = _unanimous_entities(raws, tally, counts)
+            if line is None:  # not the simplest case: decided as any other task
+                records = [Record.from_dict(raw) for raw in raws]
+                line = _decide(layer, records, tally, counts, conflicts)
+            fh.write(line)
+    else:
+        for records in iter_task_groups(path, layer, note):
+            fh.write(_decide(layer, records, tally, counts, conflicts))
 
 
 def _decide(

@@ -327,6 +327,17 @@ class LayerTally:
                         exact_matches(ta[key], tb[key]), len(ta[key]), len(tb[key])
                     )
 
+    def merge(self, later: LayerTally) -> None:
+        """Add the tally of the tasks that follow this one's (a second process's share)."""
+        self.tasks += later.tasks
+        self.annotators |= later.annotators
+        self.items += later.items
+        self.pair_items += later.pair_items
+        for mine, theirs in ((self.first, later.first), (self.second, later.second)):
+            for pair, t in theirs.items():
+                mine[pair].add(t.tp, t.tp + t.fp, t.tp + t.fn)
+        self.labelled += later.labelled
+
     def add_spans(self, spans: Mapping[str, set[SpanKey]]) -> None:
         """`add` for an entities task given as annotator → the (start, end, label) of their
         latest independent record's entities (what `add` reads from the records)."""

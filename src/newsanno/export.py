@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import random
 import re
+import tempfile
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,20 +34,26 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datasets import ClassLabel, Features, List, Value
 from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from . import parallel
 from .adjudicate import (
     CONFLICTS_FILE,
     GOLD,
     adjudicate,
+    adjudicate_part,
+    finish_parts,
     gold_fingerprint_matches,
     gold_is_stale,
+    input_fingerprint,
     recorded_agreement,
 )
+from .adjudicate import Part as AdjudicationPart
 from .agreement import load_and_measure
 from .errors import InvalidAnnotations, PublishError
 from .layers import LAYERS, Layer
@@ -573,6 +580,24 @@ class _Rows:
             if self._layer_counts[(issue.layer, issue.kind)] <= MAX_LISTED:
                 self._issues[issue.layer].append(issue)
 
+    def state(self) -> tuple[Any, ...]:
+        """What the card needs of these rows (picklable; see `absorb`)."""
+        return self._issues, self._layer_counts, self.counts, self.example
+
+    def absorb(self, state: tuple[Any, ...]) -> None:
+        """Take the `state` of the rows that follow these (a part's): as if built here."""
+        issues, layer_counts, counts, example = state
+        for layer, later in issues.items():
+            listed = Counter((i.layer, i.kind) for i in self._issues[layer])
+            for issue in later:
+                if listed[(issue.layer, issue.kind)] < MAX_LISTED:
+                    self._issues[layer].append(issue)
+                    listed[(issue.layer, issue.kind)] += 1
+        self._layer_counts += layer_counts
+        self.counts += counts
+        if self.example is None:
+            self.example = example
+
     @property
     def issues(self) -> list[SpanIssue]:
         """The first MAX_LISTED issues of each kind, the entities' before the events' (rows of
@@ -719,6 +744,19 @@ class _Rows:
         }
 
 
+def _table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows as an Arrow table, column by column (the same table as `from_pylist`, faster)."""
+    return pa.Table.from_pydict(
+        {name: [row[name] for row in rows] for name in schema.names}, schema=schema
+    )
+
+
+def _fresh(table: pa.Table) -> pa.Table:
+    """A table's rows in new, contiguous buffers: the table `from_pydict` makes of the same rows
+    (a slice keeps its parent's buffers, and `nbytes` — the card's sizes — counts them)."""
+    return pa.concat_tables([table, table.slice(0, 0)]).combine_chunks()
+
+
 class _ConfigWriter:
     """One config's parquet files, opened per split on its first row, written in batches."""
 
@@ -729,6 +767,7 @@ class _ConfigWriter:
         self.pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.rows: Counter[str] = Counter()
         self.nbytes: Counter[str] = Counter()
+        self.held: dict[str, pa.Table] = {}  # `add_table` rows short of a batch
 
     def path(self, split: str) -> Path:
         return self.root / "data" / self.config / f"{split}-00000-of-00001.parquet"
@@ -743,20 +782,35 @@ class _ConfigWriter:
         batch = self.pending.pop(split, [])
         if not batch:
             return
+        self._write(split, _table(batch, self.schema))
+
+    def _write(self, split: str, table: pa.Table) -> None:
         if split not in self.writers:
             path = self.path(split)
             path.parent.mkdir(parents=True, exist_ok=True)
             self.writers[split] = self.stack.enter_context(pq.ParquetWriter(path, self.schema))
-        # column by column (the same table as `from_pylist`, a quarter faster)
-        columns = {name: [row[name] for row in batch] for name in self.schema.names}
-        table = pa.Table.from_pydict(columns, schema=self.schema)
         self.writers[split].write_table(table)
         self.rows[split] += table.num_rows
         self.nbytes[split] += table.nbytes
 
+    def add_table(self, split: str, table: pa.Table) -> None:
+        """Rows already in Arrow (a part's, see `_publish_in_two`), after those added so far: in
+        the same batches of BATCH_ROWS that `add` makes, so the same file and sizes."""
+        held = self.held.pop(split, None)
+        if held is not None:
+            table = pa.concat_tables([held, table])
+        while table.num_rows >= BATCH_ROWS:
+            self._write(split, _fresh(table.slice(0, BATCH_ROWS)))
+            table = table.slice(BATCH_ROWS)
+        if table.num_rows:
+            self.held[split] = table
+
     def close(self) -> None:
         for split in list(self.pending):
             self._flush(split)
+        for split, table in list(self.held.items()):
+            self._write(split, _fresh(table))
+        self.held.clear()
         for writer in self.writers.values():
             writer.close()
 
@@ -793,6 +847,7 @@ class PublishSummary:
     conflicts: int
     adjudicated: bool = False
     pushed_to: str | None = None
+    processes: int = 1  # 2: a forked child did half of the adjudication and rows
 
     @property
     def splits(self) -> list[str]:
@@ -905,6 +960,19 @@ def _publish(
     vouched = _vouched_layers(annotations_dir, checker)
     present = {layer for layer in LAYERS if (annotations_dir / f"{layer}.jsonl").is_file()}
     needed = _gold_needed(annotations_dir)
+    if (
+        needed
+        and vouched == present
+        and parallel.workers() > 1
+        and sum((annotations_dir / f"{layer}.jsonl").stat().st_size for layer in present)
+        >= PARALLEL_MIN_BYTES
+    ):
+        try:
+            return _publish_in_two(
+                annotations_dir, out, ontology, present, seeds_dir, seed, ratios, repo_id
+            )
+        except _Fallback:
+            pass  # one process, from the start (nothing was written)
     if needed and vouched == present:
         # Nothing to check before the adjudication: count the records as it reads them.
         adjudicated = _ensure_gold(
@@ -975,24 +1043,53 @@ def _publish(
                 info = writer.info()
                 if info is not None:
                     infos[config] = info
-        agreement = _agreement(annotations_dir, scan)
-        card = render_card(
-            ontology=ontology,
-            infos=infos,
-            scan=scan,
-            split_of=split_of,
-            seed=seed,
-            ratios=ratios,
-            sources=_seed_metadata(seeds_dir, scan.documents),
-            agreement=agreement,
-            issues=rows.issues,
-            issue_counts=rows.counts,
-            conflicts=conflicts,
-            conflicts_by_layer=conflicts_by_layer,
-            repo=repo_id or out.name,
-            example=rows.example,
-        )
-        (tmp / "README.md").write_text(card, encoding="utf-8")
+        _write_card(tmp, annotations_dir, ontology, infos, scan, split_of, seeds_dir, seed, ratios,
+                    rows, (conflicts, conflicts_by_layer), repo_id or out.name)  # fmt: skip
+    return _summary(out, infos, split_of, rows, conflicts, adjudicated)
+
+
+def _write_card(
+    tmp: Path,
+    annotations_dir: Path,
+    ontology: Ontology,
+    infos: dict[str, DatasetInfo],
+    scan: _Scan,
+    split_of: dict[str, str],
+    seeds_dir: Path | None,
+    seed: int,
+    ratios: Sequence[float],
+    rows: _Rows,
+    conflicts: tuple[int, Counter[str]],
+    repo: str,
+) -> None:
+    card = render_card(
+        ontology=ontology,
+        infos=infos,
+        scan=scan,
+        split_of=split_of,
+        seed=seed,
+        ratios=ratios,
+        sources=_seed_metadata(seeds_dir, scan.documents),
+        agreement=_agreement(annotations_dir, scan),
+        issues=rows.issues,
+        issue_counts=rows.counts,
+        conflicts=conflicts[0],
+        conflicts_by_layer=conflicts[1],
+        repo=repo,
+        example=rows.example,
+    )
+    (tmp / "README.md").write_text(card, encoding="utf-8")
+
+
+def _summary(
+    out: Path,
+    infos: dict[str, DatasetInfo],
+    split_of: dict[str, str],
+    rows: _Rows,
+    conflicts: int,
+    adjudicated: bool,
+    processes: int = 1,
+) -> PublishSummary:
     documents = Counter(split_of.values())
     return PublishSummary(
         out=out,
@@ -1004,7 +1101,249 @@ def _publish(
         overlapping_entities=rows.counts["overlapping"],
         conflicts=conflicts,
         adjudicated=adjudicated,
+        processes=processes,
     )
+
+
+# ---- publish in two processes -------------------------------------------------------------
+#
+# When gold must be made from record files that `annotations import` wrote and checked, the work
+# (adjudication, rows, Arrow) is split at a task boundary near the middle of each record file: a
+# forked child does the second half while this process does the first, each writing its gold
+# lines and its rows (Arrow IPC streams, batch by batch) to a temp folder. This process then
+# writes gold, the Parquet files (the same batches, so the same bytes) and the card from them.
+
+PARALLEL_MIN_BYTES = 4 << 20  # record files smaller than this (in all) are published by one process
+
+
+class _Fallback(Exception):
+    """The two-process publish cannot be used here: publish with one."""
+
+
+@dataclass
+class _PartResult:
+    adjudicated: dict[Layer, AdjudicationPart]
+    scan: _Scan
+    rows: tuple[Any, ...]  # `_Rows.state()`
+    streams: dict[tuple[str, str], Path]  # (config, layer for `annotations`) → IPC stream
+
+
+class _Streams:
+    """One part's rows, per (config, group), in Arrow IPC stream files, BATCH_ROWS at a time."""
+
+    def __init__(self, root: Path, ontology: Ontology) -> None:
+        self.root = root
+        self.schemas = {c: features_for(ontology, c).arrow_schema for c in CONFIGS}
+        self.pending: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self.writers: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self.paths: dict[tuple[str, str], Path] = {}
+
+    def add(self, key: tuple[str, str], row: dict[str, Any]) -> None:
+        batch = self.pending[key]
+        batch.append(row)
+        if len(batch) >= BATCH_ROWS:
+            self._flush(key)
+
+    def _flush(self, key: tuple[str, str]) -> None:
+        batch = self.pending.pop(key, [])
+        if not batch:
+            return
+        schema = self.schemas[key[0]]
+        if key not in self.writers:
+            path = self.root / f"{key[0]}-{key[1] or 'gold'}.arrows"
+            sink = pa.OSFile(str(path), "wb")
+            self.writers[key] = (sink, pa.ipc.new_stream(sink, schema))
+            self.paths[key] = path
+        self.writers[key][1].write_table(_table(batch, schema))
+
+    def close(self) -> dict[tuple[str, str], Path]:
+        for key in list(self.pending):
+            self._flush(key)
+        for sink, writer in self.writers.values():
+            writer.close()
+            sink.close()
+        return self.paths
+
+
+def _publish_part(ontology: Ontology, records: dict[Layer, Path], work: Path) -> _PartResult:
+    """Adjudicate one part (whole tasks of each checked record file) and make its rows; what the
+    sequential `_publish` does with the same records, minus the writing of the final files."""
+    work.mkdir(parents=True, exist_ok=True)
+    scan = _Scan()
+    adjudicated = {
+        layer: adjudicate_part(
+            layer,
+            path,
+            work / f"gold-{layer}.jsonl",
+            lambda lay, raw: _count_record(scan, lay, raw),
+        )
+        for layer, path in records.items()
+    }
+    rows = _Rows(ontology)
+    streams = _Streams(work, ontology)
+    row_of = {
+        Layer.ENTITIES: rows.entities,
+        Layer.EVENTS: rows.events,
+        Layer.STANCE: rows.stance_row,
+    }
+
+    def gold_of(layer: Layer) -> Iterator[tuple[Layer, dict[str, Any]]]:
+        # fresh gold has no line for a conflict: nothing to leave out
+        if layer in adjudicated:
+            for _, raw in _iter_raw(work / f"gold-{layer}.jsonl"):
+                _count_gold(scan, layer, raw)
+                yield layer, raw
+
+    by_sentence = heapq.merge(
+        gold_of(Layer.ENTITIES),
+        gold_of(Layer.EVENTS),
+        key=lambda item: segment_sort_key(item[1]["segment_id"]),
+    )
+    for layer, raw in chain(by_sentence, gold_of(Layer.STANCE)):
+        streams.add((str(layer), ""), row_of[layer](raw))
+    for layer, path in records.items():
+        for line, raw in _iter_lines(path):
+            streams.add(("annotations", str(layer)), rows.annotation(raw, line))
+    return _PartResult(adjudicated, scan, rows.state(), streams.close())
+
+
+def _task_boundary(path: Path) -> int:
+    """A byte offset near the middle of a record file (sorted by task) where a task starts; the
+    file's size when no other task starts after the middle."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(size // 2)
+        fh.readline()  # to the start of the next line
+        at = fh.tell()
+        key = None
+        while line := fh.readline():
+            raw = orjson.loads(line)
+            k = (raw.get("segment_id"), raw.get("target"))
+            if key is not None and k != key:
+                return at
+            key = k
+            at += len(line)
+    return size
+
+
+def _copy_range(src: Path, dst: Path, start: int, end: int) -> None:
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        fin.seek(start)
+        left = end - start
+        while left > 0 and (block := fin.read(min(left, 1 << 20))):
+            fout.write(block)
+            left -= len(block)
+
+
+def _merge_scans(a: _Scan, b: _Scan) -> _Scan:
+    a.documents |= b.documents
+    a.gold += b.gold
+    for layer, labels in b.labels.items():
+        a.labels[layer] += labels
+    a.roles += b.roles
+    a.stance += b.stance
+    a.sentences |= b.sentences
+    a.records += b.records
+    for layer, names in b.annotators.items():
+        a.annotators[layer] |= names
+    for layer, tasks in b.per_task.items():
+        a.per_task[layer] += tasks
+    a.model_versions |= b.model_versions
+    a.ground_truth += b.ground_truth
+    return a
+
+
+def _append_streams(writer: _ConfigWriter, paths: list[Path], split_of: dict[str, str]) -> None:
+    """The parts' rows of one config, in order, each to its document's split."""
+    docs = {
+        split: pa.array(sorted(doc for doc, s in split_of.items() if s == split), pa.string())
+        for split in SPLITS
+    }
+    for path in paths:
+        with pa.OSFile(str(path)) as src:
+            for batch in pa.ipc.open_stream(src):
+                table = pa.Table.from_batches([batch])
+                for split in SPLITS:
+                    ours = pc.is_in(table["document_id"], value_set=docs[split])  # type: ignore[attr-defined]
+                    mine = table.filter(ours)
+                    if mine.num_rows:
+                        writer.add_table(split, mine)
+
+
+def _publish_in_two(
+    annotations_dir: Path,
+    out: Path,
+    ontology: Ontology,
+    present: set[Layer],
+    seeds_dir: Path | None,
+    seed: int,
+    ratios: Sequence[float],
+    repo_id: str | None,
+) -> PublishSummary:
+    """`_publish` of fresh, checked record files, half of it in a forked child (see above).
+    `_Fallback` when that cannot be done (nothing written then)."""
+    fingerprint = input_fingerprint(annotations_dir)
+    with tempfile.TemporaryDirectory(prefix="newsanno-publish-") as work_dir:
+        work = Path(work_dir)
+        halves: list[dict[Layer, Path]] = [{}, {}]
+        for layer in LAYERS:
+            if layer not in present:
+                continue
+            path = annotations_dir / f"{layer}.jsonl"
+            cut = _task_boundary(path)
+            for i, (start, end) in enumerate(((0, cut), (cut, path.stat().st_size))):
+                (work / str(i)).mkdir(exist_ok=True)
+                halves[i][layer] = work / str(i) / f"records-{layer}.jsonl"
+                _copy_range(path, halves[i][layer], start, end)
+        try:
+            with parallel.Forked(lambda: _publish_part(ontology, halves[1], work / "1")) as child:
+                first = _publish_part(ontology, halves[0], work / "0")
+                second = child.result()
+        except Exception as exc:  # a problem in the input: the one-process path reports it
+            raise _Fallback(str(exc)) from None
+        finish_parts(
+            annotations_dir,
+            "majority",
+            fingerprint,
+            {
+                layer: [
+                    (work / str(i) / f"gold-{layer}.jsonl", part.adjudicated[layer])
+                    for i, part in enumerate((first, second))
+                ]
+                for layer in LAYERS
+                if layer in present
+            },
+        )
+        scan = _merge_scans(first.scan, second.scan)
+        rows = _Rows(ontology)
+        rows.absorb(first.rows)
+        rows.absorb(second.rows)
+        conflicts, conflicts_by_layer, _ = _read_conflicts(annotations_dir / CONFLICTS_FILE)
+        if not sum(scan.gold.values()):
+            raise PublishError(_nothing_to_publish(annotations_dir, scan, conflicts))
+        split_of = assign_splits(scan.documents, seed, ratios)
+        infos: dict[str, DatasetInfo] = {}
+        with atomic_dir(out) as tmp:
+            with ExitStack() as stack:
+                for config in CONFIGS:
+                    writer = _ConfigWriter(tmp, config, features_for(ontology, config), stack)
+                    groups = (
+                        [("annotations", str(layer)) for layer in LAYERS]
+                        if config == "annotations"
+                        else [(config, "")]
+                    )
+                    paths = [
+                        p.streams[g] for g in groups for p in (first, second) if g in p.streams
+                    ]
+                    _append_streams(writer, paths, split_of)
+                    writer.close()
+                    info = writer.info()
+                    if info is not None:
+                        infos[config] = info
+            conflicted = (conflicts, conflicts_by_layer)
+            _write_card(tmp, annotations_dir, ontology, infos, scan, split_of, seeds_dir, seed,
+                        ratios, rows, conflicted, repo_id or out.name)  # fmt: skip
+    return _summary(out, infos, split_of, rows, conflicts, True, processes=2)
 
 
 def _nothing_to_publish(annotations_dir: Path, scan: _Scan, conflicts: int) -> str:
