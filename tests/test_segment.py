@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsanno.segment import segment_article, split_lines, tokenize
+from newsanno.segment import segment_article, split_lines, token_offsets, tokenize
 
 
 def sentences(text: str, **kw: object) -> list[str]:
@@ -140,3 +140,10 @@ def test_every_segment_is_an_exact_slice(text: str) -> None:
 def test_tokens_are_exact_slices(text: str) -> None:
     for t in tokenize(text):
         assert text[t.start : t.end] == t.text and t.text.strip()
+
+
+@given(st.one_of(st.text(max_size=80), st.lists(news_alphabet, max_size=60).map("".join)))
+def test_token_offsets_are_those_of_tokenize(text: str) -> None:
+    """Publish's offsets-only tokenization gives exactly `tokenize`'s tokens."""
+    starts, ends = token_offsets(text)
+    assert list(zip(starts, ends, strict=True)) == [(t.start, t.end) for t in tokenize(text)]

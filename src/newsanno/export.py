@@ -65,7 +65,7 @@ from .records import (
     remembered_digests,
     segment_sort_key,
 )
-from .segment import Token, tokenize
+from .segment import Token, load_tokenizer, token_offsets
 from .validate import RecordChecker, checked_files
 from .workspace import atomic_dir
 
@@ -189,13 +189,20 @@ class _Tokens:
     """A sentence's tokens with their offsets as lists, so that the tokens a span overlaps are
     found by bisection (tokens are in text order and do not overlap: starts and ends increase)."""
 
-    __slots__ = ("ends", "starts", "texts", "tokens")
+    __slots__ = ("ends", "starts", "texts")
 
     def __init__(self, tokens: Sequence[Token]) -> None:
-        self.tokens = tokens
         self.starts = [t.start for t in tokens]
         self.ends = [t.end for t in tokens]
         self.texts = [t.text for t in tokens]
+
+    @classmethod
+    def of(cls, text: str) -> _Tokens:
+        """The tokens of `text` (`tokenize`), straight from their offsets."""
+        self = cls.__new__(cls)
+        self.starts, self.ends = token_offsets(text)
+        self.texts = [text[s:e] for s, e in zip(self.starts, self.ends, strict=True)]
+        return self
 
     def covered(self, start: int, end: int) -> tuple[int, int]:
         """[first, last) of the tokens with t.start < end and t.end > start (first >= last:
@@ -549,7 +556,7 @@ _ENTITY_ORDER = itemgetter("start", "end", "label", "id")  # an entity dict's pl
 
 
 def _tokenized(text: str) -> _Tokens:
-    return _Tokens(tokenize(text))
+    return _Tokens.of(text)
 
 
 class _Rows:
@@ -1207,12 +1214,17 @@ def _publish_part(ontology: Ontology, records: dict[Layer, Path], work: Path) ->
     return _PartResult(adjudicated, scan, rows.state(), streams.close())
 
 
-def _task_boundary(path: Path) -> int:
-    """A byte offset near the middle of a record file (sorted by task) where a task starts; the
-    file's size when no other task starts after the middle."""
+# This process's share of the records: the child's is done a little slower (its first writes
+# to memory it shares with this process copy pages), so this one takes a little more.
+PARENT_SHARE = 0.53
+
+
+def _task_boundary(path: Path, share: float = PARENT_SHARE) -> int:
+    """A byte offset about `share` into a record file (sorted by task) where a task starts; the
+    file's size when no other task starts after that."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
-        fh.seek(size // 2)
+        fh.seek(int(size * share))
         fh.readline()  # to the start of the next line
         at = fh.tell()
         key = None
@@ -1295,6 +1307,7 @@ def _publish_in_two(
                 (work / str(i)).mkdir(exist_ok=True)
                 halves[i][layer] = work / str(i) / f"records-{layer}.jsonl"
                 _copy_range(path, halves[i][layer], start, end)
+        load_tokenizer()  # once, before the fork: the child has it too
         try:
             with parallel.Forked(lambda: _publish_part(ontology, halves[1], work / "1")) as child:
                 first = _publish_part(ontology, halves[0], work / "0")

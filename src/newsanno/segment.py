@@ -192,4 +192,19 @@ def tokenize(text: str) -> list[Token]:
     ]
 
 
+def token_offsets(text: str) -> tuple[list[int], list[int]]:
+    """The starts and ends of `tokenize(text)`, without a `Token` per token (publish's rows)."""
+    from spacy.attrs import IDX, IS_SPACE, LENGTH
+
+    a = _nlp().tokenizer(text).to_array([IDX, LENGTH, IS_SPACE])
+    a = a[a[:, 2] == 0]
+    starts = a[:, 0]
+    return starts.tolist(), (starts + a[:, 1]).tolist()
+
+
+def load_tokenizer() -> None:
+    """Load the pipeline now (once per process; a forked child then has it)."""
+    _nlp()
+
+
 _register_components()
