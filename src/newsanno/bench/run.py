@@ -81,10 +81,17 @@ class BenchOptions:
 # ---- child processes ------------------------------------------------------------------------
 
 
-def _maxrss_mb() -> float:
-    # Linux reports kilobytes, macOS bytes.
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def _maxrss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    # Linux reports kilobytes, macOS bytes. RUSAGE_CHILDREN: the largest finished child.
+    rss = resource.getrusage(who).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the finished children of this process (the forked halves of import and
+    publish): counted with the parent's, so CPU figures are the whole work's."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class _Meter:
@@ -101,10 +108,10 @@ class _Meter:
         gc.collect()
         if not self.seconds:
             self.baseline_mb = _maxrss_mb()
-        t, cpu = time.perf_counter(), time.process_time()
+        t, cpu, cpu_children = time.perf_counter(), time.process_time(), _children_cpu()
         yield
         self.seconds[name] = time.perf_counter() - t
-        self.cpu_seconds[name] = time.process_time() - cpu
+        self.cpu_seconds[name] = time.process_time() - cpu + _children_cpu() - cpu_children
         self.peak_after[name] = round(_maxrss_mb(), 1)
 
     def result(self, **extra: Any) -> dict[str, Any]:
@@ -116,6 +123,9 @@ class _Meter:
             "peak_rss_mb_after": self.peak_after,
             "baseline_rss_mb": round(self.baseline_mb, 1),
             "peak_rss_mb": round(_maxrss_mb(), 1),
+            # the forked halves' peak (the largest one; it shares much of its memory with the
+            # parent, so parent + child is an upper bound of the two together)
+            "children_peak_rss_mb": round(_maxrss_mb(resource.RUSAGE_CHILDREN), 1),
             **extra,
         }
 
@@ -401,7 +411,9 @@ def _child_env(work: Path) -> dict[str, str]:
     return env
 
 
-def run_child(op: str, work: Path, **args: Any) -> dict[str, Any]:
+def run_child(
+    op: str, work: Path, env: dict[str, str] | None = None, **args: Any
+) -> dict[str, Any]:
     """Run `op` in a fresh interpreter; its result, with the child's wall time around it."""
     code = "from newsanno.bench.run import child_main; child_main()"
     spec = json.dumps({"op": op, **args}, default=str)
@@ -410,7 +422,7 @@ def run_child(op: str, work: Path, **args: Any) -> dict[str, Any]:
         [sys.executable, "-c", code, spec],
         capture_output=True,
         text=True,
-        env=_child_env(work),
+        env=_child_env(work) | (env or {}),
         check=False,
     )
     wall = time.perf_counter() - t
@@ -718,6 +730,15 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
         "peak_rss_mb_after_nx": big["peak_rss_mb_after"],
         "peak_rss_mb_after_1x": best_ours["peak_rss_mb_after"],
         "annotations_per_s_nx": _rate(big["annotations"], big["seconds"]),
+        # import and publish fork a child for half of the work: its peak is counted too
+        "children_peak_rss_mb_1x": best_ours.get("children_peak_rss_mb", 0.0),
+        "children_peak_rss_mb_nx": big.get("children_peak_rss_mb", 0.0),
+        "growth_parent_only": _r(big["peak_rss_mb"] / best_ours["peak_rss_mb"], 2),
+        "growth_with_children": _r(
+            (big["peak_rss_mb"] + big.get("children_peak_rss_mb", 0.0))
+            / (best_ours["peak_rss_mb"] + best_ours.get("children_peak_rss_mb", 0.0)),
+            2,
+        ),
     }
     shutil.rmtree(work / f"x{opts.memory_factor}", ignore_errors=True)
 
@@ -727,6 +748,8 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
         profile = run_child(
             "profile",
             work,
+            # one process, so that the profile shows all of the work (not a parent waiting)
+            env={"NEWSANNO_WORKERS": "1"},
             exports=[str(entities_export)],
             annotations=str(work / "ann-prof"),
             dataset=str(work / "export-prof"),
@@ -750,7 +773,9 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
             if push
             else None
         ),
-        "memory_growth_4x": _r(big["peak_rss_mb"] / best_ours["peak_rss_mb"], 2),
+        "memory_growth_4x": max(
+            stages["memory"]["growth_parent_only"], stages["memory"]["growth_with_children"]
+        ),
     }
     # The same ratios on CPU time (user + system of each child): less sensitive to other
     # processes on a shared machine; shown beside the wall-clock figures, not instead of them.
@@ -833,7 +858,10 @@ MEANINGS = {
         "Peak resident memory of import + publish of the entities layer at 4× the workload "
         "divided by the peak at 1×, each in a fresh process. 1.0 is flat (streaming); 4.0 is "
         "memory proportional to the input. The peak includes the ~200 MB of imported "
-        "libraries (datasets, pyarrow, spaCy), which is the memory a user sees."
+        "libraries (datasets, pyarrow, spaCy), which is the memory a user sees. Import and "
+        "publish fork a child for half of the work: the figure is the larger of the parent's "
+        "own growth and the growth of parent + child peaks (an upper bound: the child shares "
+        "pages with the parent)."
     ),
 }
 
@@ -940,7 +968,11 @@ def render_report(results: dict[str, Any], command: str, analysis: str = "") -> 
         f"{_steps(mem.get('peak_rss_mb_after_nx'))}; "
         f"baseline after imports {_fmt(mem['baseline_rss_mb'])} MB. Growth of the memory "
         f"above that baseline: {_fmt(mem['growth_above_baseline'])}× for "
-        f"{mem['factor']}× the input.",
+        f"{mem['factor']}× the input. The forked child's peak (the larger of import's and "
+        f"publish's): ×1 {_fmt(mem.get('children_peak_rss_mb_1x'))} MB, ×{mem['factor']} "
+        f"{_fmt(mem.get('children_peak_rss_mb_nx'))} MB; growth of the parent alone "
+        f"{_fmt(mem.get('growth_parent_only'))}×, of parent + child "
+        f"{_fmt(mem.get('growth_with_children'))}×.",
     ]
     lines += [
         "",
