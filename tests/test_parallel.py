@@ -39,8 +39,8 @@ def wl(tmp_path_factory: pytest.TempPathFactory, ontology: Ontology) -> workload
 
 @pytest.fixture
 def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any export, however small, is split between this process and a child."""
-    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 0)
+    """Any export or record files, however small, are split between this process and a child."""
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
     monkeypatch.setenv("NEWSANNO_WORKERS", "2")
 
 
@@ -176,7 +176,6 @@ def test_publish_split_in_two_writes_the_same_gold_parquet_and_card(
 ) -> None:
     from newsanno import export
 
-    monkeypatch.setattr(export, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(export, "BATCH_ROWS", 97)  # many batches, their ends across the halves
     import_annotations(list(wl.exports), tmp_path / "imported", ontology)
     (one_ann, one_ds), (two_ann, two_ds) = publish_both_ways(
@@ -198,7 +197,6 @@ def test_a_failed_child_leaves_the_publish_to_one_process(
 ) -> None:
     from newsanno import export
 
-    monkeypatch.setattr(export, "PARALLEL_MIN_BYTES", 0)
     parent, part = os.getpid(), export._publish_part
 
     def dies_in_the_child(*args: object) -> object:

@@ -54,6 +54,7 @@ from .agreement import (
     latest_by_annotator,
     layer_paths,
     read_records_checked,
+    task_groups,
     task_sort_key,
 )
 from .errors import InvalidAnnotations, NewsannoError
@@ -229,12 +230,25 @@ def _finish(
 
 @dataclass
 class Part:
-    """The adjudication of one run of whole tasks of a checked record file (a share of the work
-    done by another process): its gold lines are in a file; the rest is added up."""
+    """The adjudication of a run of whole tasks of one layer (a record file, or a share of one
+    done by another process): its gold lines go to a file; the rest adds up (`merge`)."""
 
-    counts: Counter[str]
-    conflicts: list[Conflict]
-    tally: LayerTally
+    layer: Layer
+    counts: Counter[str] = field(default_factory=Counter)
+    conflicts: list[Conflict] = field(default_factory=list)
+    tally: LayerTally = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tally = LayerTally(self.layer)
+
+    def merge(self, later: Part) -> None:
+        """Add the part of the tasks that follow this one's."""
+        self.counts += later.counts
+        self.conflicts += later.conflicts
+        self.tally.merge(later.tally)
+
+    def result(self) -> tuple[LayerOutcome, list[Conflict], LayerAgreement]:
+        return _outcome(self.layer, self.counts), self.conflicts, self.tally.result()
 
 
 def adjudicate_part(
@@ -245,13 +259,11 @@ def adjudicate_part(
 ) -> Part:
     """`_adjudicate_file` of a record file that `annotations import` wrote and checked (so in
     task order: `UnsortedRecords` otherwise), or of a run of its whole tasks."""
-    counts = Counter[str]()
-    conflicts: list[Conflict] = []
-    tally = LayerTally(layer)
+    part = Part(layer)
     note = None if on_record is None else (lambda _lineno, raw: on_record(layer, raw))
     with open(out, "wb") as fh:
-        _decide_all(layer, path, fh, note, True, tally, counts, conflicts)
-    return Part(counts, conflicts, tally)
+        _decide_all(path, fh, note, True, part)
+    return part
 
 
 def finish_parts(
@@ -266,17 +278,13 @@ def finish_parts(
     results: dict[Layer, tuple[LayerOutcome, list[Conflict], LayerAgreement]] = {}
     with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp:
         for layer in LAYERS:
-            counts = Counter[str]()
-            conflicts: list[Conflict] = []
-            tally = LayerTally(layer)
+            whole = Part(layer)
             with open(tmp / f"{layer}.jsonl", "wb") as fh:
                 for gold, part in parts.get(layer, ()):
                     with open(gold, "rb") as src:
                         shutil.copyfileobj(src, fh, 1 << 20)
-                    counts += part.counts
-                    conflicts += part.conflicts
-                    tally.merge(part.tally)
-            results[layer] = (_outcome(layer, counts), conflicts, tally.result())
+                    whole.merge(part)
+            results[layer] = whole.result()
         return _finish(annotations_dir, tmp, policy, fingerprint, results)
 
 
@@ -298,14 +306,10 @@ def _adjudicate_file(
             on_record(layer, raw)
 
     try:
-        counts = Counter[str]()
-        conflicts: list[Conflict] = []
-        tally = LayerTally(layer)
+        part = Part(layer)
         with open(out, "wb") as fh:
-            _decide_all(
-                layer, path, fh, note if on_record else None, vouched, tally, counts, conflicts
-            )
-        return _outcome(layer, counts), conflicts, tally.result()
+            _decide_all(path, fh, note if on_record else None, vouched, part)
+        return part.result()
     except UnsortedRecords:  # not in task order (written by hand): the whole file at once
         records = list(read_records_checked(path, layer, note if on_record else None))
         outcome, gold_records, conflicts = adjudicate_layer(layer, records)
@@ -314,16 +318,14 @@ def _adjudicate_file(
 
 
 def _decide_all(
-    layer: Layer,
     path: Path,
     fh: IO[bytes],
     note: Callable[[int, dict[str, Any]], None] | None,
     vouched: bool,
-    tally: LayerTally,
-    counts: Counter[str],
-    conflicts: list[Conflict],
+    part: Part,
 ) -> None:
     """Every task of a record file (in task order), its gold line written to `fh`."""
+    layer, tally, counts, conflicts = part.layer, part.tally, part.counts, part.conflicts
     if vouched and layer is Layer.ENTITIES:
         for raws in _raw_task_groups(path, note):
             line = _unanimous_entities(raws, tally, counts)
@@ -358,23 +360,18 @@ def _raw_task_groups(
     dicts, one task at a time (`UnsortedRecords` when a task's records are not together)."""
     if not path.is_file():
         return
-    group: list[dict[str, Any]] = []
-    key: tuple[str, str] | None = None
-    order: tuple[Any, ...] = ()
-    for lineno, raw in iter_jsonl(path):
-        k = (raw["segment_id"], raw.get("target") or "")
-        if k != key:
-            if group:
-                yield group
-            o = task_sort_key(k)
-            if key is not None and not o > order:
-                raise UnsortedRecords(str(path))
-            group, key, order = [], k, o
-        if on_record is not None:
-            on_record(lineno, raw)
-        group.append(raw)
-    if group:
-        yield group
+
+    def raws() -> Iterator[dict[str, Any]]:
+        for lineno, raw in iter_jsonl(path):
+            if on_record is not None:
+                on_record(lineno, raw)
+            yield raw
+
+    yield from task_groups(raws(), _raw_task_key, str(path))
+
+
+def _raw_task_key(raw: dict[str, Any]) -> tuple[str, str]:
+    return raw["segment_id"], raw.get("target") or ""
 
 
 # an entity dict's (start, end, label), at C speed

@@ -26,7 +26,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import krippendorff
 import numpy as np
@@ -50,6 +50,7 @@ PAIR_FIGURES: dict[Layer, tuple[str, ...]] = {
 REPORT_ORDER: tuple[Layer, ...] = (Layer.STANCE, Layer.ENTITIES, Layer.EVENTS)
 
 TaskKey = tuple[str, str]
+T = TypeVar("T")
 NO_ITEMS = "no task has two or more annotators"
 
 
@@ -246,21 +247,30 @@ def iter_task_groups(
     yielded) and the caller reads the file whole. A missing file has no records.
     `on_record` sees each record's dict as it is read.
     """
-    if not path.is_file():
-        return
-    group: list[Record] = []
+    if path.is_file():
+        yield from task_groups(_read_records(path, layer, on_record), _task_key, str(path))
+
+
+def _task_key(record: Record) -> TaskKey:
+    return record.task_key
+
+
+def task_groups(items: Iterable[T], key_of: Callable[[T], TaskKey], name: str) -> Iterator[list[T]]:
+    """The items (a record file's records, in file order) one task at a time; `UnsortedRecords`
+    (naming `name`) when a task's items are not together, in task order."""
+    group: list[T] = []
     key: TaskKey | None = None
     order: tuple[Any, ...] = ()
-    for record in _read_records(path, layer, on_record):
-        k = record.task_key
+    for item in items:
+        k = key_of(item)
         if k != key:
             if group:
                 yield group
             o = task_sort_key(k)
             if key is not None and not o > order:
-                raise UnsortedRecords(str(path))
+                raise UnsortedRecords(name)
             group, key, order = [], k, o
-        group.append(record)
+        group.append(item)
     if group:
         yield group
 

@@ -30,7 +30,7 @@ from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 import pyarrow as pa
@@ -751,6 +751,9 @@ class _Rows:
         }
 
 
+K = TypeVar("K")
+
+
 def _table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     """Rows as an Arrow table, column by column (the same table as `from_pylist`, faster)."""
     return pa.Table.from_pydict(
@@ -764,14 +767,43 @@ def _fresh(table: pa.Table) -> pa.Table:
     return pa.concat_tables([table, table.slice(0, 0)]).combine_chunks()
 
 
-class _ConfigWriter:
+class _Batches(Generic[K]):
+    """Rows gathered per key and handed to `_write` as Arrow tables of BATCH_ROWS rows (the
+    last ones of each key at `_flush_all`)."""
+
+    def __init__(self) -> None:
+        self.pending: dict[K, list[dict[str, Any]]] = defaultdict(list)
+
+    def add(self, key: K, row: dict[str, Any]) -> None:
+        batch = self.pending[key]
+        batch.append(row)
+        if len(batch) >= BATCH_ROWS:
+            self._flush(key)
+
+    def _flush(self, key: K) -> None:
+        batch = self.pending.pop(key, [])
+        if batch:
+            self._write(key, _table(batch, self._schema(key)))
+
+    def _flush_all(self) -> None:
+        for key in list(self.pending):
+            self._flush(key)
+
+    def _schema(self, key: K) -> pa.Schema:
+        raise NotImplementedError
+
+    def _write(self, key: K, table: pa.Table) -> None:
+        raise NotImplementedError
+
+
+class _ConfigWriter(_Batches[str]):
     """One config's parquet files, opened per split on its first row, written in batches."""
 
     def __init__(self, root: Path, config: str, features: Features, stack: ExitStack) -> None:
+        super().__init__()
         self.root, self.config, self.features, self.stack = root, config, features, stack
         self.schema = features.arrow_schema
         self.writers: dict[str, pq.ParquetWriter] = {}
-        self.pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.rows: Counter[str] = Counter()
         self.nbytes: Counter[str] = Counter()
         self.held: dict[str, pa.Table] = {}  # `add_table` rows short of a batch
@@ -779,17 +811,8 @@ class _ConfigWriter:
     def path(self, split: str) -> Path:
         return self.root / "data" / self.config / f"{split}-00000-of-00001.parquet"
 
-    def add(self, split: str, row: dict[str, Any]) -> None:
-        batch = self.pending[split]
-        batch.append(row)
-        if len(batch) >= BATCH_ROWS:
-            self._flush(split)
-
-    def _flush(self, split: str) -> None:
-        batch = self.pending.pop(split, [])
-        if not batch:
-            return
-        self._write(split, _table(batch, self.schema))
+    def _schema(self, split: str) -> pa.Schema:
+        return self.schema
 
     def _write(self, split: str, table: pa.Table) -> None:
         if split not in self.writers:
@@ -813,8 +836,7 @@ class _ConfigWriter:
             self.held[split] = table
 
     def close(self) -> None:
-        for split in list(self.pending):
-            self._flush(split)
+        self._flush_all()
         for split, table in list(self.held.items()):
             self._write(split, _fresh(table))
         self.held.clear()
@@ -946,6 +968,30 @@ def publish(
         return _publish(annotations_dir, out, ontology, seeds_dir, seed, ratios, repo_id)
 
 
+def _gold_rows(
+    rows: _Rows, gold_of: Callable[[Layer], Iterator[dict[str, Any]]]
+) -> Iterator[tuple[Layer, dict[str, Any], dict[str, Any]]]:
+    """(layer, gold record, its row) of each layer's gold records (`gold_of`): entities and
+    events side by side, by sentence (each file keeps its order), so that a sentence's tokens are
+    made once for both; then stance."""
+    row_of = {
+        Layer.ENTITIES: rows.entities,
+        Layer.EVENTS: rows.events,
+        Layer.STANCE: rows.stance_row,
+    }
+
+    def tagged(layer: Layer) -> Iterator[tuple[Layer, dict[str, Any]]]:
+        return ((layer, raw) for raw in gold_of(layer))
+
+    by_sentence = heapq.merge(
+        tagged(Layer.ENTITIES),
+        tagged(Layer.EVENTS),
+        key=lambda item: segment_sort_key(item[1]["segment_id"]),
+    )
+    for layer, raw in chain(by_sentence, tagged(Layer.STANCE)):
+        yield layer, raw, row_of[layer](raw)
+
+
 def _publish(
     annotations_dir: Path,
     out: Path,
@@ -972,7 +1018,7 @@ def _publish(
         and vouched == present
         and parallel.workers() > 1
         and sum((annotations_dir / f"{layer}.jsonl").stat().st_size for layer in present)
-        >= PARALLEL_MIN_BYTES
+        >= parallel.MIN_BYTES
     ):
         try:
             return _publish_in_two(
@@ -1003,13 +1049,8 @@ def _publish(
     with atomic_dir(out) as tmp:
         with ExitStack() as stack:
             writers = {c: _ConfigWriter(tmp, c, features_for(ontology, c), stack) for c in CONFIGS}
-            row_of = {
-                Layer.ENTITIES: rows.entities,
-                Layer.EVENTS: rows.events,
-                Layer.STANCE: rows.stance_row,
-            }
 
-            def gold_of(layer: Layer) -> Iterator[tuple[Layer, dict[str, Any]]]:
+            def gold_of(layer: Layer) -> Iterator[dict[str, Any]]:
                 gold_path = annotations_dir / GOLD / f"{layer}.jsonl"
                 if not gold_path.is_file():
                     return
@@ -1019,17 +1060,10 @@ def _publish(
                         continue
                     if count:
                         _count_gold(scan, layer, raw)
-                    yield layer, raw
+                    yield raw
 
-            # Entities and events gold side by side, by sentence (each file keeps its order):
-            # a sentence's tokens are made once for both.
-            by_sentence = heapq.merge(
-                gold_of(Layer.ENTITIES),
-                gold_of(Layer.EVENTS),
-                key=lambda item: segment_sort_key(item[1]["segment_id"]),
-            )
-            for layer, raw in chain(by_sentence, gold_of(Layer.STANCE)):
-                writers[str(layer)].add(split_of[raw["document_id"]], row_of[layer](raw))
+            for layer, raw, row in _gold_rows(rows, gold_of):
+                writers[str(layer)].add(split_of[raw["document_id"]], row)
             if not sum(scan.gold.values()):  # every unread gold task was a conflict
                 raise PublishError(_nothing_to_publish(annotations_dir, scan, conflicts))
             for layer in LAYERS:
@@ -1120,8 +1154,6 @@ def _summary(
 # lines and its rows (Arrow IPC streams, batch by batch) to a temp folder. This process then
 # writes gold, the Parquet files (the same batches, so the same bytes) and the card from them.
 
-PARALLEL_MIN_BYTES = 4 << 20  # record files smaller than this (in all) are published by one process
-
 
 class _Fallback(Exception):
     """The two-process publish cannot be used here: publish with one."""
@@ -1135,37 +1167,29 @@ class _PartResult:
     streams: dict[tuple[str, str], Path]  # (config, layer for `annotations`) → IPC stream
 
 
-class _Streams:
+class _Streams(_Batches[tuple[str, str]]):
     """One part's rows, per (config, group), in Arrow IPC stream files, BATCH_ROWS at a time."""
 
     def __init__(self, root: Path, ontology: Ontology) -> None:
+        super().__init__()
         self.root = root
         self.schemas = {c: features_for(ontology, c).arrow_schema for c in CONFIGS}
-        self.pending: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self.writers: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.paths: dict[tuple[str, str], Path] = {}
 
-    def add(self, key: tuple[str, str], row: dict[str, Any]) -> None:
-        batch = self.pending[key]
-        batch.append(row)
-        if len(batch) >= BATCH_ROWS:
-            self._flush(key)
+    def _schema(self, key: tuple[str, str]) -> pa.Schema:
+        return self.schemas[key[0]]
 
-    def _flush(self, key: tuple[str, str]) -> None:
-        batch = self.pending.pop(key, [])
-        if not batch:
-            return
-        schema = self.schemas[key[0]]
+    def _write(self, key: tuple[str, str], table: pa.Table) -> None:
         if key not in self.writers:
             path = self.root / f"{key[0]}-{key[1] or 'gold'}.arrows"
             sink = pa.OSFile(str(path), "wb")
-            self.writers[key] = (sink, pa.ipc.new_stream(sink, schema))
+            self.writers[key] = (sink, pa.ipc.new_stream(sink, table.schema))
             self.paths[key] = path
-        self.writers[key][1].write_table(_table(batch, schema))
+        self.writers[key][1].write_table(table)
 
     def close(self) -> dict[tuple[str, str], Path]:
-        for key in list(self.pending):
-            self._flush(key)
+        self._flush_all()
         for sink, writer in self.writers.values():
             writer.close()
             sink.close()
@@ -1188,38 +1212,23 @@ def _publish_part(ontology: Ontology, records: dict[Layer, Path], work: Path) ->
     }
     rows = _Rows(ontology)
     streams = _Streams(work, ontology)
-    row_of = {
-        Layer.ENTITIES: rows.entities,
-        Layer.EVENTS: rows.events,
-        Layer.STANCE: rows.stance_row,
-    }
 
-    def gold_of(layer: Layer) -> Iterator[tuple[Layer, dict[str, Any]]]:
+    def gold_of(layer: Layer) -> Iterator[dict[str, Any]]:
         # fresh gold has no line for a conflict: nothing to leave out
         if layer in adjudicated:
             for _, raw in _iter_raw(work / f"gold-{layer}.jsonl"):
                 _count_gold(scan, layer, raw)
-                yield layer, raw
+                yield raw
 
-    by_sentence = heapq.merge(
-        gold_of(Layer.ENTITIES),
-        gold_of(Layer.EVENTS),
-        key=lambda item: segment_sort_key(item[1]["segment_id"]),
-    )
-    for layer, raw in chain(by_sentence, gold_of(Layer.STANCE)):
-        streams.add((str(layer), ""), row_of[layer](raw))
+    for layer, _, row in _gold_rows(rows, gold_of):
+        streams.add((str(layer), ""), row)
     for layer, path in records.items():
         for line, raw in _iter_lines(path):
             streams.add(("annotations", str(layer)), rows.annotation(raw, line))
     return _PartResult(adjudicated, scan, rows.state(), streams.close())
 
 
-# This process's share of the records: the child's is done a little slower (its first writes
-# to memory it shares with this process copy pages), so this one takes a little more.
-PARENT_SHARE = 0.53
-
-
-def _task_boundary(path: Path, share: float = PARENT_SHARE) -> int:
+def _task_boundary(path: Path, share: float = parallel.PARENT_SHARE) -> int:
     """A byte offset about `share` into a record file (sorted by task) where a task starts; the
     file's size when no other task starts after that."""
     size = path.stat().st_size

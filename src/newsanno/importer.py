@@ -213,18 +213,12 @@ def _split_point(buf: bytes | mmap.mmap, first: int, close: int) -> int | None:
     """Where a task probably starts near the middle of the elements (the learnt `}, {"id": …`
     boundary): the second half's start for a child process. Only probably: the parent, reading
     the first half, checks that a task really starts there (see `_Importer.add_export`)."""
-    if close - first < PARALLEL_MIN_BYTES:
+    if close - first < parallel.MIN_BYTES:
         return None
     pattern = _next_task_pattern(bytes(buf[first : first + 256]))
-    m = pattern.search(buf, first + int((close - first) * PARENT_SHARE), close)
+    m = pattern.search(buf, first + int((close - first) * parallel.PARENT_SHARE), close)
     return m.end() if m else None
 
-
-# Exports smaller than this are read by one process (a child costs more than it saves).
-PARALLEL_MIN_BYTES = 4 << 20
-# This process's share of an export: the child works a little slower (its first writes to the
-# memory it shares with this process copy pages), so this one takes a little more.
-PARENT_SHARE = 0.53
 
 _RELEASE_EVERY = 8 << 20
 
@@ -751,6 +745,14 @@ class LayerCounts:
     realigned: int = 0  # spans moved from UTF-16 to code-point offsets
     annotators: set[str] = field(default_factory=set)
 
+    def add(self, other: LayerCounts) -> None:
+        self.read += other.read
+        self.valid += other.valid
+        self.quarantined += other.quarantined
+        self.skipped += other.skipped
+        self.realigned += other.realigned
+        self.annotators |= other.annotators
+
 
 @dataclass
 class ImportSummary:
@@ -900,12 +902,11 @@ def _quarantine_line(
 @dataclass
 class _Part:
     """What reading (part of) one export leaves besides the entries: the annotations whose layer
-    is told by the export's other tasks, and the first layer met; a child's entries in order."""
+    is told by the export's other tasks, and the first layer met."""
 
     name: str = ""
     pending: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     seen_layer: Layer | None = None
-    log: list[tuple[str, _Entry]] = field(default_factory=list)
 
     def absorb(self, later: _Part) -> None:
         self.pending += later.pending
@@ -933,11 +934,10 @@ class _StopAt:
 
 
 class _Importer:
-    def __init__(
-        self, ontology: Ontology, spill: _Spill, converter: Converter | None = None
-    ) -> None:
-        self.converter = converter or Converter(ontology)
-        self.log: list[tuple[str, _Entry]] | None = None
+    def __init__(self, converter: Converter, spill: _Spill, log: bool = False) -> None:
+        self.converter = converter
+        # log: a child's share of an export, whose entries the parent keeps (see `_merge`)
+        self.log: list[tuple[str, _Entry]] | None = [] if log else None
         self.counts: dict[str, LayerCounts] = {str(layer): LayerCounts() for layer in LAYERS}
         self.entries: dict[str, _Entry] = {}
         self.superseded = 0
@@ -965,17 +965,18 @@ class _Importer:
             # A child converts the second half while this process does the first; the child's
             # results are taken only where this process finds a task really starting at `split`.
             with tempfile.TemporaryFile(buffering=1 << 20) as spill:
-                child_part = _Part(name)
 
-                def second_half() -> tuple[_Part, dict[str, LayerCounts]]:
-                    child = _Importer(self.converter.ontology, _Spill(spill), self.converter)
-                    child.log = []
+                def second_half() -> tuple[_Part, list[tuple[str, _Entry]], dict[str, LayerCounts]]:
+                    child, child_part = (
+                        _Importer(self.converter, _Spill(spill), log=True),
+                        _Part(name),
+                    )
                     child._add_elements(
                         _elements(buf, name, split, close), child_part, url, project, hint
                     )
                     spill.flush()
-                    child_part.log = child.log
-                    return child_part, child.counts
+                    assert child.log is not None
+                    return child_part, child.log, child.counts
 
                 with parallel.Forked(second_half) as child:
                     elements = _elements(buf, name, first, close)
@@ -990,8 +991,9 @@ class _Importer:
                         except parallel.ChildFailed:
                             got = None  # done here instead, where any error gets its message
                         if got is not None:
-                            self._merge(got[0], got[1], spill)
-                            part.absorb(got[0])
+                            child_part, log, counts = got
+                            self._merge(log, counts, spill)
+                            part.absorb(child_part)
                             rest = iter(())
                     self._add_elements(rest, part, url, project, hint)
         for task, annotation in part.pending:
@@ -1014,18 +1016,14 @@ class _Importer:
                 part.seen_layer = part.seen_layer or layer
                 self.add(task, annotation, layer, url, project)
 
-    def _merge(self, part: _Part, counts: dict[str, LayerCounts], spill: IO[bytes]) -> None:
+    def _merge(
+        self, log: list[tuple[str, _Entry]], counts: dict[str, LayerCounts], spill: IO[bytes]
+    ) -> None:
         """Take a child's converted annotations as if this process had met them next."""
         for name, c in counts.items():
-            mine = self.counts.setdefault(name, LayerCounts())
-            mine.read += c.read
-            mine.valid += c.valid
-            mine.quarantined += c.quarantined
-            mine.skipped += c.skipped
-            mine.realigned += c.realigned
-            mine.annotators |= c.annotators
+            self.counts.setdefault(name, LayerCounts()).add(c)
         base = self.spill.append_from(spill)
-        for key, entry in part.log:
+        for key, entry in log:
             self.seq += 1
             entry.seq = self.seq
             entry.at += base
@@ -1265,7 +1263,7 @@ def import_annotations(
 
 def _import(sources: Sequence[ExportSource], out: Path, ontology: Ontology) -> _Importer:
     with tempfile.TemporaryFile(buffering=1 << 20) as spill:
-        importer = _Importer(ontology, _Spill(spill))
+        importer = _Importer(Converter(ontology), _Spill(spill))
         _add_sources(importer, sources)
         importer.written = importer.write(out)
     return importer
