@@ -33,7 +33,9 @@ is written atomically, sorted, with sorted keys: the same input gives the same b
 Drafts (unsubmitted work) and predictions are not annotations: they are not imported.
 
 Exports are split into tasks without parsing the whole file at once: each task's bytes are found
-and parsed alone with orjson, so memory stays about one task deep beside the records kept.
+and parsed alone with orjson, so memory stays about one task deep beside the records kept. On a
+machine with two cores, a forked child converts the second part of a large export (see
+`parallel.py` and `_Importer.add_export`); the files written are the same bytes.
 """
 
 from __future__ import annotations
