@@ -68,10 +68,9 @@ from .records import (
     file_sha256,
     iter_jsonl,
     paused_gc,
-    write_jsonl,
     write_records,
 )
-from .workspace import atomic_dir
+from .workspace import atomic_dir, write_atomic
 
 POLICIES = ("majority",)
 GOLD = "gold"
@@ -198,7 +197,12 @@ def adjudicate(
             results[layer] = _adjudicate_file(
                 layer, paths[layer], tmp / f"{layer}.jsonl", on_record, layer in vouched
             )
-        return _finish(annotations_dir, tmp, policy, fingerprint, results)
+        conflicts = [c for layer in LAYERS for c in results[layer][1]]
+        agreement = {layer: results[layer][2] for layer in LAYERS}
+        lines = (dumps_line(c.to_dict()) for c in conflicts)
+        _finish(annotations_dir, tmp, policy, fingerprint, agreement, lines)
+    outcomes = tuple(results[layer][0] for layer in LAYERS)
+    return AdjudicationSummary(annotations_dir, policy, outcomes, tuple(conflicts))
 
 
 def input_fingerprint(annotations_dir: Path) -> dict[str, str | None]:
@@ -211,21 +215,19 @@ def _finish(
     tmp: Path,
     policy: str,
     fingerprint: dict[str, str | None],
-    results: dict[Layer, tuple[LayerOutcome, list[Conflict], LayerAgreement]],
-) -> AdjudicationSummary:
+    agreement: dict[Layer, LayerAgreement],
+    conflict_lines: Iterable[bytes],
+) -> None:
     """With every layer's gold written in `tmp` (the new gold folder): the agreement, the
     conflicts file and the inputs' fingerprint, which make the gold fresh."""
-    conflicts = [c for layer in LAYERS for c in results[layer][1]]
     gold_hashes = {str(layer): file_sha256(tmp / f"{layer}.jsonl") for layer in LAYERS}
-    report = AgreementReport({layer: results[layer][2] for layer in REPORT_ORDER})
+    report = AgreementReport({layer: agreement[layer] for layer in REPORT_ORDER})
     (tmp / AGREEMENT_FILE).write_bytes(dumps_line(report.to_dict()))
     # conflicts, then gold (with the fingerprint that makes it fresh) when the caller's block ends
-    write_jsonl(annotations_dir / CONFLICTS_FILE, (c.to_dict() for c in conflicts))
+    write_atomic(annotations_dir / CONFLICTS_FILE, b"".join(conflict_lines))
     (tmp / INPUTS_FILE).write_bytes(
         dumps_line({"policy": policy, "inputs": fingerprint, "gold": gold_hashes})
     )
-    outcomes = tuple(results[layer][0] for layer in LAYERS)
-    return AdjudicationSummary(annotations_dir, policy, outcomes, tuple(conflicts))
 
 
 @dataclass
@@ -237,14 +239,23 @@ class Part:
     counts: Counter[str] = field(default_factory=Counter)
     conflicts: list[Conflict] = field(default_factory=list)
     tally: LayerTally = field(init=False)
+    conflict_lines: list[bytes] = field(default_factory=list)  # `pack`ed conflicts
 
     def __post_init__(self) -> None:
         self.tally = LayerTally(self.layer)
+
+    def pack(self) -> Part:
+        """The conflicts as their lines of `conflicts.jsonl` (made by the process that found
+        them: a part handed to another process travels as bytes, not as records)."""
+        self.conflict_lines += [dumps_line(c.to_dict()) for c in self.conflicts]
+        self.conflicts = []
+        return self
 
     def merge(self, later: Part) -> None:
         """Add the part of the tasks that follow this one's."""
         self.counts += later.counts
         self.conflicts += later.conflicts
+        self.conflict_lines += later.conflict_lines
         self.tally.merge(later.tally)
 
     def result(self) -> tuple[LayerOutcome, list[Conflict], LayerAgreement]:
@@ -271,21 +282,22 @@ def finish_parts(
     policy: str,
     fingerprint: dict[str, str | None],
     parts: dict[Layer, list[tuple[Path, Part]]],
-) -> AdjudicationSummary:
-    """Write gold from the parts of every layer (in task order): each layer's gold file is its
-    parts' lines one after the other; counts, conflicts and agreement are added up. The same
-    files `adjudicate` writes from the whole record files."""
-    results: dict[Layer, tuple[LayerOutcome, list[Conflict], LayerAgreement]] = {}
+) -> tuple[LayerOutcome, ...]:
+    """Write gold from the `pack`ed parts of every layer (in task order): each layer's gold file
+    is its parts' lines one after the other; counts, conflicts and agreement are added up. The
+    same files `adjudicate` writes from the whole record files. The outcome of each layer."""
+    wholes = {layer: Part(layer) for layer in LAYERS}
     with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp:
-        for layer in LAYERS:
-            whole = Part(layer)
+        for layer, whole in wholes.items():
             with open(tmp / f"{layer}.jsonl", "wb") as fh:
                 for gold, part in parts.get(layer, ()):
                     with open(gold, "rb") as src:
                         shutil.copyfileobj(src, fh, 1 << 20)
-                    whole.merge(part)
-            results[layer] = whole.result()
-        return _finish(annotations_dir, tmp, policy, fingerprint, results)
+                    whole.merge(part.pack())
+        agreement = {layer: whole.tally.result() for layer, whole in wholes.items()}
+        lines = (line for whole in wholes.values() for line in whole.conflict_lines)
+        _finish(annotations_dir, tmp, policy, fingerprint, agreement, lines)
+    return tuple(_outcome(layer, whole.counts) for layer, whole in wholes.items())
 
 
 def _adjudicate_file(

@@ -24,6 +24,7 @@ import tempfile
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -1155,6 +1156,11 @@ def _summary(
 # writes gold, the Parquet files (the same batches, so the same bytes) and the card from them.
 
 
+# This process's share of the records: it also does what stays serial (the Parquet files, the
+# card), so it takes a little less than half.
+PUBLISH_SHARE = 0.47
+
+
 class _Fallback(Exception):
     """The two-process publish cannot be used here: publish with one."""
 
@@ -1207,7 +1213,7 @@ def _publish_part(ontology: Ontology, records: dict[Layer, Path], work: Path) ->
             path,
             work / f"gold-{layer}.jsonl",
             lambda lay, raw: _count_record(scan, lay, raw),
-        )
+        ).pack()
         for layer, path in records.items()
     }
     rows = _Rows(ontology)
@@ -1228,7 +1234,7 @@ def _publish_part(ontology: Ontology, records: dict[Layer, Path], work: Path) ->
     return _PartResult(adjudicated, scan, rows.state(), streams.close())
 
 
-def _task_boundary(path: Path, share: float = parallel.PARENT_SHARE) -> int:
+def _task_boundary(path: Path, share: float) -> int:
     """A byte offset about `share` into a record file (sorted by task) where a task starts; the
     file's size when no other task starts after that."""
     size = path.stat().st_size
@@ -1311,7 +1317,7 @@ def _publish_in_two(
             if layer not in present:
                 continue
             path = annotations_dir / f"{layer}.jsonl"
-            cut = _task_boundary(path)
+            cut = _task_boundary(path, PUBLISH_SHARE)
             for i, (start, end) in enumerate(((0, cut), (cut, path.stat().st_size))):
                 (work / str(i)).mkdir(exist_ok=True)
                 halves[i][layer] = work / str(i) / f"records-{layer}.jsonl"
@@ -1323,7 +1329,7 @@ def _publish_in_two(
                 second = child.result()
         except Exception as exc:  # a problem in the input: the one-process path reports it
             raise _Fallback(str(exc)) from None
-        finish_parts(
+        outcomes = finish_parts(
             annotations_dir,
             "majority",
             fingerprint,
@@ -1340,28 +1346,30 @@ def _publish_in_two(
         rows = _Rows(ontology)
         rows.absorb(first.rows)
         rows.absorb(second.rows)
-        conflicts, conflicts_by_layer, _ = _read_conflicts(annotations_dir / CONFLICTS_FILE)
+        conflicts_by_layer = Counter({str(o.layer): o.conflicts for o in outcomes if o.conflicts})
+        conflicts = sum(conflicts_by_layer.values())
         if not sum(scan.gold.values()):
             raise PublishError(_nothing_to_publish(annotations_dir, scan, conflicts))
         split_of = assign_splits(scan.documents, seed, ratios)
-        infos: dict[str, DatasetInfo] = {}
         with atomic_dir(out) as tmp:
-            with ExitStack() as stack:
-                for config in CONFIGS:
+
+            def write(config: str) -> DatasetInfo | None:
+                groups = (
+                    [("annotations", str(layer)) for layer in LAYERS]
+                    if config == "annotations"
+                    else [(config, "")]
+                )
+                paths = [p.streams[g] for g in groups for p in (first, second) if g in p.streams]
+                with ExitStack() as stack:
                     writer = _ConfigWriter(tmp, config, features_for(ontology, config), stack)
-                    groups = (
-                        [("annotations", str(layer)) for layer in LAYERS]
-                        if config == "annotations"
-                        else [(config, "")]
-                    )
-                    paths = [
-                        p.streams[g] for g in groups for p in (first, second) if g in p.streams
-                    ]
                     _append_streams(writer, paths, split_of)
                     writer.close()
-                    info = writer.info()
-                    if info is not None:
-                        infos[config] = info
+                return writer.info()
+
+            # Arrow and Parquet work without the GIL: the configs' files are written side by side
+            with ThreadPoolExecutor(max_workers=parallel.MAX_WORKERS) as pool:
+                written = dict(zip(CONFIGS, pool.map(write, CONFIGS), strict=True))
+            infos = {config: info for config, info in written.items() if info is not None}
             conflicted = (conflicts, conflicts_by_layer)
             _write_card(tmp, annotations_dir, ontology, infos, scan, split_of, seeds_dir, seed,
                         ratios, rows, conflicted, repo_id or out.name)  # fmt: skip
