@@ -12,7 +12,8 @@ single process would write it, so the output is the same bytes with or without a
 compare both). A child that fails, for any reason, is not trusted: its caller does that part
 itself, and a real problem in the input then surfaces with its usual message.
 
-`NEWSANNO_WORKERS=1` turns the children off (`0` or unset: one per core, at most 2).
+`NEWSANNO_WORKERS=1` turns the children off (`0` or unset: one per core, at most 2; on macOS,
+where forking a process that has loaded system libraries is not safe, only when asked for).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 import tempfile
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -47,9 +49,10 @@ def workers() -> int:
         wanted = int(raw) if raw else 0
     except ValueError:
         wanted = 0
+    if not hasattr(os, "fork") or (wanted <= 0 and sys.platform == "darwin"):
+        return 1  # macOS: system libraries are not fork-safe (as multiprocessing, ask for it)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    n = min(cores or 1, MAX_WORKERS) if wanted <= 0 else min(wanted, MAX_WORKERS)
-    return n if hasattr(os, "fork") else 1
+    return min(cores or 1, MAX_WORKERS) if wanted <= 0 else min(wanted, MAX_WORKERS)
 
 
 class Forked(Generic[T]):
