@@ -33,9 +33,10 @@ MAX_WORKERS = 2
 # Inputs smaller than this (an export; the record files of a publish) stay in one process: a
 # child costs more than it saves.
 MIN_BYTES = 4 << 20
-# This process's share of an import's work: the child runs a little slower (its first writes to the
-# memory it shares with this process copy pages), so this one takes a little more than half.
-PARENT_SHARE = 0.53
+# This process's share of an import's work (measured best): the child converts a little slower
+# (its first writes to memory it shares with this process copy pages) and its result has to be
+# unpickled, so this process takes more than half.
+PARENT_SHARE = 0.58
 
 
 class ChildFailed(Exception):
