@@ -105,15 +105,15 @@ def test_a_guessed_middle_inside_a_task_is_not_trusted(
     monkeypatch: pytest.MonkeyPatch,
     split_everything: None,
 ) -> None:
-    """The child starts where `}, {"id": N, "annotations":` is found after the middle; a task
-    whose meta holds a list of such objects puts that inside a task. The parent sees no task
-    start there, drops the child's work and reads on itself."""
+    """The child starts where `}, {"id": N, "annotations":` is found past the parent's share;
+    a task whose meta holds a list of such objects puts that inside a task. The parent sees no
+    task start there, drops the child's work and reads on itself."""
     from newsanno.layers import Layer
 
     raw = wl.export(Layer.ENTITIES).read_bytes()
-    middle = len(raw) // 2
-    # the task around the middle gets a nested decoy right after its opening brace
-    start = raw.rfind(b'{"id":', 0, middle)
+    guess = int(len(raw) * parallel.PARENT_SHARE)
+    # the task around where the guess is made gets a nested decoy right after its opening brace
+    start = raw.rfind(b'{"id":', 0, guess)
     decoy = b", ".join([b'{"x": 1}, {"id": 7, "annotations": []}'] * 2000)
     nested = raw[: start + 1] + b'"meta_list": [' + decoy + b"], " + raw[start + 1 :]
     path = tmp_path / "decoy.json"
