@@ -1207,17 +1207,19 @@ def _publish_part(ontology: Ontology, records: dict[Layer, Path], work: Path) ->
     sequential `_publish` does with the same records, minus the writing of the final files."""
     work.mkdir(parents=True, exist_ok=True)
     scan = _Scan()
-    adjudicated = {
-        layer: adjudicate_part(
-            layer,
-            path,
-            work / f"gold-{layer}.jsonl",
-            lambda lay, raw: _count_record(scan, lay, raw),
-        ).pack()
-        for layer, path in records.items()
-    }
     rows = _Rows(ontology)
     streams = _Streams(work, ontology)
+
+    def note(layer: Layer, raw: dict[str, Any]) -> None:
+        # Each record as the adjudication reads it: counted, and its per-annotator row made
+        # (a checked file's line is `dumps_line` of its dict: `annotation` makes the same text).
+        _count_record(scan, layer, raw)
+        streams.add(("annotations", str(layer)), rows.annotation(raw))
+
+    adjudicated = {
+        layer: adjudicate_part(layer, path, work / f"gold-{layer}.jsonl", note).pack()
+        for layer, path in records.items()
+    }
 
     def gold_of(layer: Layer) -> Iterator[dict[str, Any]]:
         # fresh gold has no line for a conflict: nothing to leave out
@@ -1228,9 +1230,6 @@ def _publish_part(ontology: Ontology, records: dict[Layer, Path], work: Path) ->
 
     for layer, _, row in _gold_rows(rows, gold_of):
         streams.add((str(layer), ""), row)
-    for layer, path in records.items():
-        for line, raw in _iter_lines(path):
-            streams.add(("annotations", str(layer)), rows.annotation(raw, line))
     return _PartResult(adjudicated, scan, rows.state(), streams.close())
 
 
