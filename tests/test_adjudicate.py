@@ -295,9 +295,10 @@ def test_cli_adjudicate_unknown_policy(tmp_path: Path) -> None:
 def test_records_vouched_for_are_decided_the_same_straight_from_their_dicts(
     tmp_path: Path,
 ) -> None:
-    # Regression: for an entities file the import vouched for, the simplest tasks (everyone
-    # marked the same spans) are decided from the dicts; every other task goes the general way.
-    # Gold, conflicts and agreement must be the same bytes as without that shortcut.
+    # Regression: for an entities file the import vouched for, tasks without ground truth or a
+    # second record of an annotator are decided from the dicts (agreements, majorities and
+    # conflicts alike); every other task goes the general way. Gold, conflicts and agreement
+    # must be the same bytes as without that shortcut.
     def seg(i: int) -> str:
         return f"doc:{i * 100}-{i * 100 + 64}"
 
@@ -336,6 +337,23 @@ def test_records_vouched_for_are_decided_the_same_straight_from_their_dicts(
                 entities=(ent(*FRIDAY, "DATE", f"f{k}"),))
             for k, aid in ((1, 31), (2, 30), (3, 32))
         ),
+        # 7: three annotators, two of them mark one span more (a majority: gold, with the id of
+        # the earliest annotation that has it)
+        rec(Layer.ENTITIES, "annotator-1", 41, segment_id=seg(7), entities=(syrian,)),
+        rec(Layer.ENTITIES, "annotator-2", 42, segment_id=seg(7),
+            entities=(syrian, ent(*DEIR, "LOC", "d2"))),
+        rec(Layer.ENTITIES, "annotator-3", 43, segment_id=seg(7),
+            entities=(ent(*DEIR, "LOC", "d3"), syrian)),
+        # 8: three annotators, the same words with three labels (a region: a conflict)
+        *(
+            rec(Layer.ENTITIES, f"annotator-{k}", 50 + k, segment_id=seg(8),
+                entities=(ent(*SYRIAN, label, f"s{k}"),))
+            for k, label in ((1, "GPE"), (2, "NORP"), (3, "LOC"))
+        ),
+        # 9: three annotators, one marks a span the others did not (not gold, not a conflict)
+        rec(Layer.ENTITIES, "annotator-1", 61, segment_id=seg(9), entities=(friday,)),
+        rec(Layer.ENTITIES, "annotator-2", 62, segment_id=seg(9), entities=(friday, deir)),
+        rec(Layer.ENTITIES, "annotator-3", 63, segment_id=seg(9), entities=(friday,)),
     ]  # fmt: skip
     outputs = []
     for vouched in ((), (Layer.ENTITIES,)):
@@ -353,6 +371,11 @@ def test_records_vouched_for_are_decided_the_same_straight_from_their_dicts(
         )
     assert outputs[0] == outputs[1]
     gold = read_records(tmp_path / "vouched" / "gold" / "entities.jsonl")
-    assert [g.segment_id for g in gold] == [seg(i) for i in (0, 1, 2, 4, 5, 6)]
+    assert [g.segment_id for g in gold] == [seg(i) for i in (0, 1, 2, 4, 5, 6, 7, 9)]
     assert [e.id for e in gold[0].entities] == ["a", "b"]  # annotator-1's ids, in text order
     assert [e.id for e in gold[5].entities] == ["f2"]  # the earliest annotation id's
+    assert [e.id for e in gold[6].entities] == ["a", "d2"]
+    assert [e.id for e in gold[7].entities] == ["c"]
+    conflicts = read_conflicts(tmp_path / "vouched")
+    assert [c.segment_id for c in conflicts] == [seg(3), seg(8)]
+    assert "none of the variants has a majority" in conflicts[1].reasons[0]

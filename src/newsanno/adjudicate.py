@@ -122,6 +122,17 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class RawConflict:
+    """A conflict found straight from checked records' dicts (see `_entities_task`): its line
+    of `conflicts.jsonl` as a dict, the same as `Conflict.to_dict()` of the same records."""
+
+    raw: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.raw
+
+
+@dataclass(frozen=True)
 class LayerOutcome:
     layer: Layer
     tasks: int = 0
@@ -140,7 +151,6 @@ class AdjudicationSummary:
     annotations_dir: Path
     policy: str
     layers: tuple[LayerOutcome, ...]
-    conflicts: tuple[Conflict, ...] = field(default=(), repr=False)
 
     @property
     def gold_dir(self) -> Path:
@@ -191,7 +201,7 @@ def adjudicate(
     annotations_dir = Path(annotations_dir)
     paths = layer_paths(annotations_dir)
     fingerprint = _fingerprint(annotations_dir)
-    results: dict[Layer, tuple[LayerOutcome, list[Conflict], LayerAgreement]] = {}
+    results: dict[Layer, tuple[LayerOutcome, Sequence[Conflict | RawConflict], LayerAgreement]] = {}
     with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp:
         for layer in LAYERS:
             results[layer] = _adjudicate_file(
@@ -202,7 +212,7 @@ def adjudicate(
         lines = (dumps_line(c.to_dict()) for c in conflicts)
         _finish(annotations_dir, tmp, policy, fingerprint, agreement, lines)
     outcomes = tuple(results[layer][0] for layer in LAYERS)
-    return AdjudicationSummary(annotations_dir, policy, outcomes, tuple(conflicts))
+    return AdjudicationSummary(annotations_dir, policy, outcomes)
 
 
 def input_fingerprint(annotations_dir: Path) -> dict[str, str | None]:
@@ -237,7 +247,7 @@ class Part:
 
     layer: Layer
     counts: Counter[str] = field(default_factory=Counter)
-    conflicts: list[Conflict] = field(default_factory=list)
+    conflicts: list[Conflict | RawConflict] = field(default_factory=list)
     tally: LayerTally = field(init=False)
     conflict_lines: list[bytes] = field(default_factory=list)  # `pack`ed conflicts
 
@@ -258,7 +268,7 @@ class Part:
         self.conflict_lines += later.conflict_lines
         self.tally.merge(later.tally)
 
-    def result(self) -> tuple[LayerOutcome, list[Conflict], LayerAgreement]:
+    def result(self) -> tuple[LayerOutcome, Sequence[Conflict | RawConflict], LayerAgreement]:
         return _outcome(self.layer, self.counts), self.conflicts, self.tally.result()
 
 
@@ -306,7 +316,7 @@ def _adjudicate_file(
     out: Path,
     on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
     vouched: bool = False,
-) -> tuple[LayerOutcome, list[Conflict], LayerAgreement]:
+) -> tuple[LayerOutcome, Sequence[Conflict | RawConflict], LayerAgreement]:
     """Gold of one layer file written to `out`, task by task; its conflicts and agreement.
     `vouched`: every record of the file has passed its checks (see `adjudicate`)."""
     reported = 0  # the last line given to `on_record`: each record is given once
@@ -340,8 +350,8 @@ def _decide_all(
     layer, tally, counts, conflicts = part.layer, part.tally, part.counts, part.conflicts
     if vouched and layer is Layer.ENTITIES:
         for raws in _raw_task_groups(path, note):
-            line = _unanimous_entities(raws, tally, counts)
-            if line is None:  # not the simplest case: decided as any other task
+            line = _entities_task(raws, part)
+            if line is None:  # ground truth, or an annotator twice: decided as any other task
                 records = [Record.from_dict(raw) for raw in raws]
                 line = _decide(layer, records, tally, counts, conflicts)
             fh.write(line)
@@ -355,7 +365,7 @@ def _decide(
     records: list[Record],
     tally: LayerTally,
     counts: Counter[str],
-    conflicts: list[Conflict],
+    conflicts: list[Conflict | RawConflict],
 ) -> bytes:
     """One task: its agreement tallied; its gold line (b"" for a conflict, appended)."""
     plain = latest_by_annotator(r for r in records if not r.ground_truth)
@@ -392,36 +402,58 @@ _entity_order: Callable[[dict[str, Any]], tuple[int, int, str]] = itemgetter(
 )
 
 
-def _unanimous_entities(
-    raws: list[dict[str, Any]], tally: LayerTally, counts: Counter[str]
-) -> bytes | None:
-    """The gold line of an entities task in its simplest and most common case, straight from
-    the records' dicts (checked records): no ground truth, one record per annotator, and every
-    annotator marked the same spans, each once. Then every span has all n votes (gold, no
-    tie, no undecided region): gold is the first record's (by annotation id) spans in
-    (start, end, label) order — what `_decide` makes of the same records. None otherwise."""
+def _entities_task(raws: list[dict[str, Any]], part: Part) -> bytes | None:
+    """An entities task decided straight from the records' dicts (checked records, in the
+    canonical shape `annotations import` writes: each is `Record.to_dict()` of itself), when no
+    record is ground truth and each annotator has one record with each span once — the common
+    case. What `_decide` makes of the same records: the same tally, the same vote (`_vote`), the
+    same gold line or conflict. Its gold line (b"" for a conflict, added to `part`); None for
+    any other task."""
     annotators = [raw["annotator"] for raw in raws]
     if len(set(annotators)) != len(raws) or any(raw.get("ground_truth", False) for raw in raws):
         return None
     spans: dict[str, set[tuple[int, int, str]]] = {}
     for annotator, raw in zip(annotators, raws, strict=True):
         keys = list(map(_entity_order, raw.get("entities", ())))
-        mine = set(keys)
-        if len(mine) != len(keys) or (spans and mine != next(iter(spans.values()))):
+        spans[annotator] = mine = set(keys)
+        if len(mine) != len(keys):
             return None
-        spans[annotator] = mine
-    tally.add_spans(spans)
+    part.tally.add_spans(spans)
     by_annotator = sorted(raws, key=lambda raw: raw["annotator"])
     inputs = sorted(by_annotator, key=lambda raw: annotation_id_key(raw.get("annotation_id", "")))
     first = inputs[0]
-    counts["single" if len(inputs) == 1 else "majority"] += 1
+    text = first["text"]
+    decided, reasons = vote(
+        [spans[raw["annotator"]] for raw in inputs],
+        span=lambda k: (k[0], k[1]),
+        describe=lambda k: f"entity {k[2]} {text[k[0] : k[1]]!r} [{k[0]}:{k[1]}]",
+    )
+    if reasons:
+        part.counts["conflicts"] += 1
+        conflict = {
+            "layer": str(Layer.ENTITIES),
+            "segment_id": first["segment_id"],
+            "target": None,
+            "document_id": first["document_id"],
+            "text": text,
+            "reasons": reasons,
+            "annotations": inputs,
+        }
+        part.conflicts.append(RawConflict(conflict))
+        return b""
+    part.counts["single" if len(inputs) == 1 else "majority"] += 1
+    # a gold span keeps the entity of the first record (by annotation id) that has it
+    by_key: dict[tuple[int, int, str], dict[str, Any]] = {}
+    for raw in inputs:
+        for e in raw.get("entities", ()):
+            by_key.setdefault(_entity_order(e), e)
     latest = max((raw["updated_at"] for raw in inputs if raw.get("updated_at")), default=None)
     src = first.get("source") or {}
     gold = {
         "layer": str(Layer.ENTITIES),
         "segment_id": first["segment_id"],
         "document_id": first["document_id"],
-        "text": first["text"],
+        "text": text,
         "annotator": GOLD,
         "annotation_id": f"gold:{first['segment_id']}",
         "created_at": latest,
@@ -442,7 +474,7 @@ def _unanimous_entities(
                 "text": e["text"],
                 "label": e["label"],
             }
-            for e in sorted(first.get("entities", ()), key=_entity_order)
+            for e in (by_key[k] for k in sorted(decided))
         ],
     }
     return dumps_line(gold)
@@ -554,7 +586,7 @@ def _adjudicate_task(
     plain: dict[str, Record],
     truths: list[Record],
     counts: Counter[str],
-    conflicts: list[Conflict],
+    conflicts: list[Conflict] | list[Conflict | RawConflict],
 ) -> Record | None:
     """One task's gold record, or None when it is a conflict (appended to `conflicts`).
 

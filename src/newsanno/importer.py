@@ -48,7 +48,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
@@ -1128,10 +1128,13 @@ def _write_lines(path: Path, lines: Iterable[bytes]) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     digest = hashlib.sha256()
     try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
-            for line in lines:
-                digest.update(line)
-                fh.write(line)
+        with os.fdopen(fd, "wb") as fh:
+            # written (and hashed) a block of lines at a time: a call per line cost more
+            it = iter(lines)
+            while block := list(islice(it, 256)):
+                data = b"".join(block)
+                digest.update(data)
+                fh.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
