@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsanno.segment import segment_article, split_lines, token_offsets, tokenize
+from newsanno.segment import (
+    segment_article,
+    split_lines,
+    token_offsets,
+    token_offsets_many,
+    tokenize,
+)
 
 
 def sentences(text: str, **kw: object) -> list[str]:
@@ -147,3 +153,20 @@ def test_token_offsets_are_those_of_tokenize(text: str) -> None:
     """Publish's offsets-only tokenization gives exactly `tokenize`'s tokens."""
     starts, ends = token_offsets(text)
     assert list(zip(starts, ends, strict=True)) == [(t.start, t.end) for t in tokenize(text)]
+
+
+texts = st.one_of(st.text(max_size=60), st.lists(news_alphabet, max_size=40).map("".join))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(texts, max_size=8))
+def test_texts_tokenized_together_get_their_own_tokens(batch: list[str]) -> None:
+    """Sentences tokenized in one call (publish's rows) get exactly the tokens each gets alone,
+    whatever they start or end with (spaces, quotes, emoji, dashes, nothing at all)."""
+    assert token_offsets_many(batch) == [token_offsets(text) for text in batch]
+
+
+def test_texts_tokenized_together_edge_cases() -> None:
+    batch = ["", "U.S. Sen. Smith said: ", " \n", "He left.\n\n", "'We won,' she said 😀", "—"]
+    assert token_offsets_many(batch) == [token_offsets(text) for text in batch]
+    assert token_offsets_many([]) == []

@@ -8,8 +8,9 @@ columns come from the same tokenizer (`tokenize`), so spans and tokens agree.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -200,6 +201,36 @@ def token_offsets(text: str) -> tuple[list[int], list[int]]:
     a = a[a[:, 2] == 0]
     starts = a[:, 0]
     return starts.tolist(), (starts + a[:, 1]).tolist()
+
+
+# Texts tokenized together are joined by this: whitespace, so no token can span two texts.
+_JOIN = "\n\n"
+
+
+def token_offsets_many(texts: Sequence[str]) -> list[tuple[list[int], list[int]]]:
+    """`token_offsets` of each text, made with one call of the tokenizer for all of them.
+
+    spaCy's tokenizer first cuts its input at whitespace and then tokenizes each run of
+    non-space characters on its own, so texts joined by a blank line give each text's tokens,
+    shifted by where it starts (whitespace tokens are dropped, as in `tokenize`). One `Doc` for
+    many sentences instead of one per sentence: about twice as fast on news sentences.
+    """
+    from spacy.attrs import IDX, IS_SPACE, LENGTH
+
+    if not texts:
+        return []
+    a = _nlp().tokenizer(_JOIN.join(texts)).to_array([IDX, LENGTH, IS_SPACE])
+    a = a[a[:, 2] == 0]
+    starts: list[int] = a[:, 0].tolist()
+    ends: list[int] = (a[:, 0] + a[:, 1]).tolist()
+    out = []
+    base = first = 0
+    for text in texts:
+        end = base + len(text)
+        last = bisect_left(starts, end, first)
+        out.append(([s - base for s in starts[first:last]], [e - base for e in ends[first:last]]))
+        base, first = end + len(_JOIN), last
+    return out
 
 
 def load_tokenizer() -> None:
