@@ -77,7 +77,8 @@ DEFAULT_RATIOS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 MIN_DOCUMENTS_TO_SPLIT = 5
 BATCH_ROWS = 2000
 TOKEN_CACHE = 4096  # sentences whose tokens a publish keeps (see _Rows)
-TOKEN_BATCH = 64  # gold records whose sentences are tokenized together (measured best; _Rows.prepare)
+# Gold records whose sentences are tokenized together (see _Rows.prepare; measured best).
+TOKEN_BATCH = 64
 # Misaligned spans listed one by one in the card (all of them are counted).
 MAX_LISTED = 25
 
