@@ -856,19 +856,28 @@ class _Spill:
     def in_order(self, lines: list[tuple[tuple[Any, ...], int, int]]) -> Iterator[bytes]:
         """The lines of (sort key, offset, length), by key and then by their bytes (the order
         of sorting (key, line) pairs), read back one by one."""
-        self.fh.flush()
-        fd = self.fh.fileno()
         lines.sort(key=itemgetter(0))
-        i, n = 0, len(lines)
-        while i < n:
-            j = i + 1
-            while j < n and lines[j][0] == lines[i][0]:
-                j += 1
-            if j == i + 1:
-                yield os.pread(fd, lines[i][2], lines[i][1])
-            else:  # the same key (rare): their bytes decide, as they did in memory
-                yield from sorted(os.pread(fd, size, at) for _, at, size in lines[i:j])
-            i = j
+        if not lines:
+            return
+        self.fh.flush()
+        # Sliced from a read-only map of the file (twice as fast as a read call per line); the
+        # pages read are given back as the reading moves on (it goes mostly forward: pages
+        # given back too early are read again), so memory does not grow with the import.
+        with mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            released = 0
+            i, n = 0, len(lines)
+            while i < n:
+                j = i + 1
+                while j < n and lines[j][0] == lines[i][0]:
+                    j += 1
+                _, at, size = lines[i]
+                if j == i + 1:
+                    yield buf[at : at + size]
+                else:  # the same key (rare): their bytes decide, as they did in memory
+                    yield from sorted(buf[a : a + z] for _, a, z in lines[i:j])
+                if at - released >= 2 * _RELEASE_EVERY:
+                    released = _release(buf, released, at - _RELEASE_EVERY)
+                i = j
 
 
 def _id_key(annotation: dict[str, Any], task: dict[str, Any]) -> str:
