@@ -441,6 +441,13 @@ def test_card_dataset_info_is_the_features_written(
         assert info.features == features_for(ontology, config)
 
 
+def test_card_is_what_dataset_card_renders(gold_only: dict[str, Any]) -> None:
+    # The card is written as text; huggingface_hub must read it and write it back the same.
+    text = (gold_only["out"] / "README.md").read_text(encoding="utf-8")
+    assert str(DatasetCard(text)) == text
+    assert DatasetCard(text).data.to_dict()["configs"]
+
+
 def test_card_prose_reports_what_users_need(gold_only: dict[str, Any]) -> None:
     card = (gold_only["out"] / "README.md").read_text(encoding="utf-8")
     for config in ("entities", "events", "stance"):
