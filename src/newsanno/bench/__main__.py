@@ -47,7 +47,12 @@ def parse_args(argv: list[str] | None = None) -> BenchOptions:
         action="store_true",
         help="the smoke run: scale 0.01, one repetition, no profile",
     )
-    parser.add_argument("--repeat", type=int, default=None, help="runs per compared step")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="runs per compared step (default 3: the fastest counts)",
+    )
     parser.add_argument("--push-tasks", type=int, default=2000, help="tasks for the push figure")
     parser.add_argument("--memory-factor", type=int, default=4, help="the larger memory run")
     parser.add_argument("--seed", type=int, default=0)
@@ -70,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> BenchOptions:
         skip_server=args.skip_server,
         memory_factor=args.memory_factor,
         push_tasks=min(args.push_tasks, 200) if quick else args.push_tasks,
-        repeat=args.repeat if args.repeat is not None else (1 if quick else 2),
+        repeat=args.repeat if args.repeat is not None else (1 if quick else 3),
         profile=not (args.no_profile or quick),
         keep_work=args.keep_work,
         seed=args.seed,

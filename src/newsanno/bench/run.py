@@ -61,7 +61,7 @@ class BenchOptions:
     skip_server: bool = False
     memory_factor: int = 4
     push_tasks: int = 2000
-    repeat: int = 2
+    repeat: int = 3
     profile: bool = True
     keep_work: bool = False
     seed: int = 0
