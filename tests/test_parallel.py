@@ -15,6 +15,7 @@ from newsanno import importer, parallel
 from newsanno.bench import workload
 from newsanno.errors import ExportFormatError
 from newsanno.importer import import_annotations
+from newsanno.layers import Layer
 from newsanno.ontology import Ontology
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -188,23 +189,36 @@ def test_publish_split_in_two_writes_the_same_gold_parquet_and_card(
     assert one_ann["conflicts.jsonl"]  # conflicts went through both ways
 
 
+@pytest.mark.parametrize("when", ["at its start", "with its gold half written"])
 def test_a_failed_child_leaves_the_publish_to_one_process(
     wl: workload.Workload,
     tmp_path: Path,
     ontology: Ontology,
     monkeypatch: pytest.MonkeyPatch,
     split_everything: None,
+    when: str,
 ) -> None:
     from newsanno import export
 
-    parent, part = os.getpid(), export._publish_part
+    parent = os.getpid()
+    if when == "at its start":
+        share = export._adjudicate_share
 
-    def dies_in_the_child(*args: object) -> object:
-        if os.getpid() != parent:
-            os._exit(3)  # as if killed: no result
-        return part(*args)  # type: ignore[arg-type]
+        def dies_in_the_child(*args: object) -> object:
+            if os.getpid() != parent:
+                os._exit(3)  # as if killed: no result
+            return share(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(export, "_publish_part", dies_in_the_child)
+        monkeypatch.setattr(export, "_adjudicate_share", dies_in_the_child)
+    else:  # this process is following the child's gold file when the child dies
+        finished = export._GoldFeed.finished
+
+        def dies_before_saying_so(self: export._GoldFeed, layer: Layer) -> None:
+            if os.getpid() != parent:
+                os._exit(3)
+            finished(self, layer)
+
+        monkeypatch.setattr(export._GoldFeed, "finished", dies_before_saying_so)
     import_annotations(list(wl.exports), tmp_path / "imported", ontology)
     summary = export.publish(tmp_path / "imported", tmp_path / "dataset", ontology)
     assert summary.processes == 1

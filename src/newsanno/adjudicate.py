@@ -37,7 +37,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, 
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 import orjson
 
@@ -272,18 +272,40 @@ class Part:
         return _outcome(self.layer, self.counts), self.conflicts, self.tally.result()
 
 
+class _Sink(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+
+class _Announced:
+    """A gold file that another process reads while it grows: flushed every `every` tasks
+    (whole lines), each time followed by `progress()`."""
+
+    def __init__(self, fh: IO[bytes], progress: Callable[[], None], every: int) -> None:
+        self.fh, self.progress, self.every, self.n = fh, progress, every, 0
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+        self.n += 1
+        if self.n % self.every == 0:
+            self.fh.flush()
+            self.progress()
+
+
 def adjudicate_part(
     layer: Layer,
     path: Path,
     out: Path,
     on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
+    progress: Callable[[], None] | None = None,
 ) -> Part:
     """`_adjudicate_file` of a record file that `annotations import` wrote and checked (so in
-    task order: `UnsortedRecords` otherwise), or of a run of its whole tasks."""
+    task order: `UnsortedRecords` otherwise), or of a run of its whole tasks. `progress`: called
+    each time the gold lines of another 256 tasks are in `out` (a reader follows it)."""
     part = Part(layer)
     note = None if on_record is None else (lambda _lineno, raw: on_record(layer, raw))
     with open(out, "wb") as fh:
-        _decide_all(path, fh, note, True, part)
+        sink: _Sink = fh if progress is None else _Announced(fh, progress, 256)
+        _decide_all(path, sink, note, True, part)
     return part
 
 
@@ -341,7 +363,7 @@ def _adjudicate_file(
 
 def _decide_all(
     path: Path,
-    fh: IO[bytes],
+    fh: _Sink,
     note: Callable[[int, dict[str, Any]], None] | None,
     vouched: bool,
     part: Part,

@@ -17,7 +17,9 @@ number of documents, not of records.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import os
 import random
 import re
 import tempfile
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
@@ -66,7 +68,7 @@ from .records import (
     remembered_digests,
     segment_sort_key,
 )
-from .segment import Token, load_tokenizer, token_offsets, token_offsets_many
+from .segment import Token, token_offsets, token_offsets_many
 from .validate import RecordChecker, checked_files
 from .workspace import atomic_dir
 
@@ -1016,11 +1018,14 @@ def publish(
 
 
 def _gold_rows(
-    rows: _Rows, gold_of: Callable[[Layer], Iterator[dict[str, Any]]]
+    rows: _Rows,
+    gold_of: Callable[[Layer], Iterator[dict[str, Any]]],
+    by_sentence: bool = True,
 ) -> Iterator[tuple[Layer, dict[str, Any], dict[str, Any]]]:
     """(layer, gold record, its row) of each layer's gold records (`gold_of`): entities and
     events side by side, by sentence (each file keeps its order), so that a sentence's tokens are
-    made once for both; then stance."""
+    made once for both; then stance. Not `by_sentence`: one layer after the other (gold that
+    another process is still writing, a layer at a time: see `_GoldFeed`)."""
     row_of = {
         Layer.ENTITIES: rows.entities,
         Layer.EVENTS: rows.events,
@@ -1030,12 +1035,15 @@ def _gold_rows(
     def tagged(layer: Layer) -> Iterator[tuple[Layer, dict[str, Any]]]:
         return ((layer, raw) for raw in gold_of(layer))
 
-    by_sentence = heapq.merge(
-        tagged(Layer.ENTITIES),
-        tagged(Layer.EVENTS),
-        key=lambda item: segment_sort_key(item[1]["segment_id"]),
-    )
-    items = chain(by_sentence, tagged(Layer.STANCE))
+    if by_sentence:
+        merged = heapq.merge(
+            tagged(Layer.ENTITIES),
+            tagged(Layer.EVENTS),
+            key=lambda item: segment_sort_key(item[1]["segment_id"]),
+        )
+        items = chain(merged, tagged(Layer.STANCE))
+    else:
+        items = chain.from_iterable(tagged(layer) for layer in LAYERS)
     while chunk := list(islice(items, TOKEN_BATCH)):
         rows.prepare(raw["text"] for layer, raw in chunk if layer is not Layer.STANCE)
         for layer, raw in chunk:
@@ -1198,16 +1206,19 @@ def _summary(
 
 # ---- publish in two processes -------------------------------------------------------------
 #
-# When gold must be made from record files that `annotations import` wrote and checked, the work
-# (adjudication, rows, Arrow) is split at a task boundary near the middle of each record file: a
-# forked child does the second half while this process does the first, each writing its gold
-# lines and its rows (Arrow IPC streams, batch by batch) to a temp folder. This process then
-# writes gold, the Parquet files (the same batches, so the same bytes) and the card from them.
+# When gold must be made from record files that `annotations import` wrote and checked, each
+# record file is cut at a task boundary. A forked child adjudicates the tasks after the cut (most
+# of them) and makes their per-annotator rows; this process adjudicates the tasks before it and
+# then makes every gold row: its own tasks', then the child's, read from the child's gold files
+# while they grow (`_GoldFeed`). So only this process needs the tokenizer, and it loads it while
+# the child is already at work. Rows go to Arrow IPC streams in a temp folder, batch by batch;
+# this process then writes gold, the Parquet files (the same batches, so the same bytes) and the
+# card from them.
 
 
-# This process's share of the records (measured best: unlike import's, the child's half is no
-# slower here, see `parallel.PARENT_SHARE`).
-PUBLISH_SHARE = 0.5
+# This process's share of the tasks (measured best): it also makes all the gold rows and loads
+# the tokenizer.
+PUBLISH_SHARE = 0.2
 
 
 class _Fallback(Exception):
@@ -1251,9 +1262,83 @@ class _Streams(_Batches[tuple[str, str]]):
         return self.paths
 
 
-def _publish_part(ontology: Ontology, records: dict[Layer, Path], work: Path) -> _PartResult:
-    """Adjudicate one part (whole tasks of each checked record file) and make its rows; what the
-    sequential `_publish` does with the same records, minus the writing of the final files."""
+class _GoldFeed:
+    """How far the child has written its gold files, told through a pipe: b"." each time
+    another 256 tasks are in, a layer's index once its file is complete. The child only writes
+    to the pipe (a few bytes), so it never waits for this process."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        self.complete: set[Layer] = set()
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    # -- in the child
+
+    def progress(self) -> None:
+        os.write(self.write_fd, b".")
+
+    def finished(self, layer: Layer) -> None:
+        os.write(self.write_fd, str(LAYERS.index(layer)).encode())
+
+    # -- in this process
+
+    def _wait(self) -> None:
+        got = os.read(self.read_fd, 256)
+        if not got:  # every write end closed: the child is gone
+            raise parallel.ChildFailed("the child process ended before its gold was written")
+        self.complete.update(LAYERS[int(c)] for c in got.decode() if c != ".")
+
+    def follow(self, layer: Layer, path: Path) -> Iterator[dict[str, Any]]:
+        """The gold records of the child's file for `layer`, as soon as they are written."""
+        with open(path, "rb") as fh:
+            while True:
+                at = fh.tell()
+                line = fh.readline()
+                if line.endswith(b"\n"):
+                    yield orjson.loads(line)
+                elif layer in self.complete:
+                    if line:
+                        raise ValueError(f"{path}: the last line is cut short")
+                    return
+                else:  # the end of what is written so far
+                    fh.seek(at)
+                    self._wait()
+
+
+def _adjudicate_share(
+    ontology: Ontology, records: dict[Layer, Path], work: Path, feed: _GoldFeed
+) -> _PartResult:
+    """The child's part: adjudicate its tasks of each checked record file (its gold files told
+    to `feed` as they grow), count its records and make their per-annotator rows."""
+    os.close(feed.read_fd)
+    scan = _Scan()
+    streams = _Streams(work, ontology)
+
+    def note(layer: Layer, raw: dict[str, Any]) -> None:
+        _count_record(scan, layer, raw)
+        streams.add(("annotations", str(layer)), _Rows.annotation(raw))
+
+    adjudicated = {}
+    for layer, path in records.items():
+        part = adjudicate_part(layer, path, work / f"gold-{layer}.jsonl", note, feed.progress)
+        feed.finished(layer)
+        adjudicated[layer] = part.pack()
+    return _PartResult(adjudicated, scan, _Rows(ontology).state(), streams.close())
+
+
+def _publish_part(
+    ontology: Ontology,
+    records: dict[Layer, Path],
+    work: Path,
+    later: dict[Layer, Callable[[], Iterator[dict[str, Any]]]],
+) -> _PartResult:
+    """Adjudicate one part (whole tasks of each checked record file) and make its rows, then the
+    gold rows of the tasks after it (`later`: their gold records, by layer); what the sequential
+    `_publish` does with the same records, minus the writing of the final files."""
     work.mkdir(parents=True, exist_ok=True)
     scan = _Scan()
     rows = _Rows(ontology)
@@ -1277,7 +1362,16 @@ def _publish_part(ontology: Ontology, records: dict[Layer, Path], work: Path) ->
                 _count_gold(scan, layer, raw)
                 yield raw
 
-    for layer, _, row in _gold_rows(rows, gold_of):
+    def later_gold_of(layer: Layer) -> Iterator[dict[str, Any]]:
+        if layer in later:
+            for raw in later[layer]():
+                _count_gold(scan, layer, raw)
+                yield raw
+
+    # each config's rows in task order: this part's, then the later tasks' (the same batches)
+    for layer, _, row in chain(
+        _gold_rows(rows, gold_of), _gold_rows(rows, later_gold_of, by_sentence=False)
+    ):
         streams.add((str(layer), ""), row)
     return _PartResult(adjudicated, scan, rows.state(), streams.close())
 
@@ -1366,13 +1460,24 @@ def _publish_in_two(
                 (work / str(i)).mkdir(exist_ok=True)
                 halves[i][layer] = work / str(i) / f"records-{layer}.jsonl"
                 _copy_range(path, halves[i][layer], start, end)
-        load_tokenizer()  # once, before the fork: the child has it too
+        feed = _GoldFeed()
+        theirs = {layer: work / "1" / f"gold-{layer}.jsonl" for layer in halves[1]}
+        for path in theirs.values():
+            path.touch()  # there to be followed from the start
+        later: dict[Layer, Callable[[], Iterator[dict[str, Any]]]] = {
+            layer: partial(feed.follow, layer, path) for layer, path in theirs.items()
+        }
         try:
-            with parallel.Forked(lambda: _publish_part(ontology, halves[1], work / "1")) as child:
-                first = _publish_part(ontology, halves[0], work / "0")
+            with parallel.Forked(
+                lambda: _adjudicate_share(ontology, halves[1], work / "1", feed)
+            ) as child:
+                os.close(feed.write_fd)  # the child's is then the only one: its end is seen
+                first = _publish_part(ontology, halves[0], work / "0", later)
                 second = child.result()
         except Exception as exc:  # a problem in the input: the one-process path reports it
             raise _Fallback(str(exc)) from None
+        finally:
+            feed.close()
         outcomes = finish_parts(
             annotations_dir,
             "majority",
