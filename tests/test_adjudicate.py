@@ -19,6 +19,7 @@ from newsanno.records import (
     Record,
     Source,
     Span,
+    dumps_line,
     read_records,
     write_records,
 )
@@ -379,3 +380,25 @@ def test_records_vouched_for_are_decided_the_same_straight_from_their_dicts(
     conflicts = read_conflicts(tmp_path / "vouched")
     assert [c.segment_id for c in conflicts] == [seg(3), seg(8)]
     assert "none of the variants has a majority" in conflicts[1].reasons[0]
+
+
+def test_a_file_out_of_task_order_lists_each_conflict_once(tmp_path: Path) -> None:
+    # Written by hand out of task order: the task-by-task pass finds a conflict, then meets a
+    # task again and starts over on the whole file. The conflicts it had written are dropped.
+    def seg(i: int) -> str:
+        return f"doc:{i * 100}-{i * 100 + 64}"
+
+    syrian, deir = ent(*SYRIAN, "NORP", "s"), ent(*DEIR, "GPE", "d")
+    lines = [
+        rec(Layer.ENTITIES, "a", 1, segment_id=seg(0), entities=(syrian, deir)),
+        rec(Layer.ENTITIES, "b", 2, segment_id=seg(0), entities=(syrian,)),  # a tie: conflict
+        rec(Layer.ENTITIES, "a", 3, segment_id=seg(1), entities=(deir,)),
+        rec(Layer.ENTITIES, "b", 4, segment_id=seg(0), entities=(syrian,)),  # seg(0) again
+    ]
+    ann = tmp_path / "annotations"
+    ann.mkdir()
+    (ann / "entities.jsonl").write_bytes(b"".join(dumps_line(r.to_dict()) for r in lines))
+    summary = adjudicate(ann)
+    (c,) = read_conflicts(ann)
+    assert c.segment_id == seg(0) and summary.total_conflicts == 1
+    assert [r.segment_id for r in read_records(ann / "gold" / "entities.jsonl")] == [seg(1)]

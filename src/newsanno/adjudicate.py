@@ -32,6 +32,7 @@ A merged span or event keeps the id it has in the first record (by annotation id
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -201,16 +202,17 @@ def adjudicate(
     annotations_dir = Path(annotations_dir)
     paths = layer_paths(annotations_dir)
     fingerprint = _fingerprint(annotations_dir)
-    results: dict[Layer, tuple[LayerOutcome, Sequence[Conflict | RawConflict], LayerAgreement]] = {}
-    with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp:
+    results: dict[Layer, tuple[LayerOutcome, LayerAgreement]] = {}
+    # the conflicts' lines wait in an unnamed temp file, not in memory
+    with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp, tempfile.TemporaryFile() as held:
         for layer in LAYERS:
             results[layer] = _adjudicate_file(
-                layer, paths[layer], tmp / f"{layer}.jsonl", on_record, layer in vouched
+                layer, paths[layer], tmp / f"{layer}.jsonl", held, on_record, layer in vouched
             )
-        conflicts = [c for layer in LAYERS for c in results[layer][1]]
-        agreement = {layer: results[layer][2] for layer in LAYERS}
-        lines = (dumps_line(c.to_dict()) for c in conflicts)
-        _finish(annotations_dir, tmp, policy, fingerprint, agreement, lines)
+        agreement = {layer: results[layer][1] for layer in LAYERS}
+        held.seek(0)
+        blocks = iter(lambda: held.read(1 << 20), b"")
+        _finish(annotations_dir, tmp, policy, fingerprint, agreement, blocks)
     outcomes = tuple(results[layer][0] for layer in LAYERS)
     return AdjudicationSummary(annotations_dir, policy, outcomes)
 
@@ -234,7 +236,7 @@ def _finish(
     report = AgreementReport({layer: agreement[layer] for layer in REPORT_ORDER})
     (tmp / AGREEMENT_FILE).write_bytes(dumps_line(report.to_dict()))
     # conflicts, then gold (with the fingerprint that makes it fresh) when the caller's block ends
-    write_atomic(annotations_dir / CONFLICTS_FILE, b"".join(conflict_lines))
+    write_atomic(annotations_dir / CONFLICTS_FILE, conflict_lines)
     (tmp / INPUTS_FILE).write_bytes(
         dumps_line({"policy": policy, "inputs": fingerprint, "gold": gold_hashes})
     )
@@ -243,37 +245,42 @@ def _finish(
 @dataclass
 class Part:
     """The adjudication of a run of whole tasks of one layer (a record file, or a share of one
-    done by another process): its gold lines go to a file; the rest adds up (`merge`)."""
+    done by another process): its gold lines and its conflicts go to files; the counts and the
+    agreement tally add up (`merge`)."""
 
     layer: Layer
     counts: Counter[str] = field(default_factory=Counter)
-    conflicts: list[Conflict | RawConflict] = field(default_factory=list)
     tally: LayerTally = field(init=False)
-    conflict_lines: list[bytes] = field(default_factory=list)  # `pack`ed conflicts
 
     def __post_init__(self) -> None:
         self.tally = LayerTally(self.layer)
 
-    def pack(self) -> Part:
-        """The conflicts as their lines of `conflicts.jsonl` (made by the process that found
-        them: a part handed to another process travels as bytes, not as records)."""
-        self.conflict_lines += [dumps_line(c.to_dict()) for c in self.conflicts]
-        self.conflicts = []
-        return self
-
     def merge(self, later: Part) -> None:
         """Add the part of the tasks that follow this one's."""
         self.counts += later.counts
-        self.conflicts += later.conflicts
-        self.conflict_lines += later.conflict_lines
         self.tally.merge(later.tally)
 
-    def result(self) -> tuple[LayerOutcome, Sequence[Conflict | RawConflict], LayerAgreement]:
-        return _outcome(self.layer, self.counts), self.conflicts, self.tally.result()
+    def result(self) -> tuple[LayerOutcome, LayerAgreement]:
+        return _outcome(self.layer, self.counts), self.tally.result()
 
 
 class _Sink(Protocol):
     def write(self, data: bytes, /) -> Any: ...
+
+
+class _Conflicts(Protocol):
+    def append(self, conflict: Conflict | RawConflict, /) -> None: ...
+
+
+class _ConflictFile:
+    """Conflicts written as their lines of `conflicts.jsonl` as they are found: memory does not
+    grow with them."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+
+    def append(self, conflict: Conflict | RawConflict) -> None:
+        self.fh.write(dumps_line(conflict.to_dict()))
 
 
 class _Announced:
@@ -295,17 +302,19 @@ def adjudicate_part(
     layer: Layer,
     path: Path,
     out: Path,
+    conflicts_out: Path,
     on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
     progress: Callable[[], None] | None = None,
 ) -> Part:
     """`_adjudicate_file` of a record file that `annotations import` wrote and checked (so in
-    task order: `UnsortedRecords` otherwise), or of a run of its whole tasks. `progress`: called
-    each time the gold lines of another 256 tasks are in `out` (a reader follows it)."""
+    task order: `UnsortedRecords` otherwise), or of a run of its whole tasks: gold lines to `out`,
+    conflict lines to `conflicts_out`. `progress`: called each time the gold lines of another
+    256 tasks are in `out` (a reader follows it)."""
     part = Part(layer)
     note = None if on_record is None else (lambda _lineno, raw: on_record(layer, raw))
-    with open(out, "wb") as fh:
+    with open(out, "wb") as fh, open(conflicts_out, "wb") as conflicts:
         sink: _Sink = fh if progress is None else _Announced(fh, progress, 256)
-        _decide_all(path, sink, note, True, part)
+        _decide_all(path, sink, note, True, part, _ConflictFile(conflicts))
     return part
 
 
@@ -313,34 +322,45 @@ def finish_parts(
     annotations_dir: Path,
     policy: str,
     fingerprint: dict[str, str | None],
-    parts: dict[Layer, list[tuple[Path, Part]]],
+    parts: dict[Layer, list[tuple[Path, Path, Part]]],
 ) -> tuple[LayerOutcome, ...]:
-    """Write gold from the `pack`ed parts of every layer (in task order): each layer's gold file
-    is its parts' lines one after the other; counts, conflicts and agreement are added up. The
-    same files `adjudicate` writes from the whole record files. The outcome of each layer."""
+    """Write gold from the parts (`adjudicate_part`: gold file, conflicts file, the rest) of
+    every layer, in task order: each layer's gold file is its parts' lines one after the other,
+    and so is the conflicts file; counts and agreement are added up. The same files `adjudicate`
+    writes from the whole record files. The outcome of each layer."""
     wholes = {layer: Part(layer) for layer in LAYERS}
     with paused_gc(), atomic_dir(annotations_dir / GOLD) as tmp:
         for layer, whole in wholes.items():
             with open(tmp / f"{layer}.jsonl", "wb") as fh:
-                for gold, part in parts.get(layer, ()):
+                for gold, _, part in parts.get(layer, ()):
                     with open(gold, "rb") as src:
                         shutil.copyfileobj(src, fh, 1 << 20)
-                    whole.merge(part.pack())
+                    whole.merge(part)
         agreement = {layer: whole.tally.result() for layer, whole in wholes.items()}
-        lines = (line for whole in wholes.values() for line in whole.conflict_lines)
-        _finish(annotations_dir, tmp, policy, fingerprint, agreement, lines)
+        conflict_files = [c for layer in LAYERS for _, c, _ in parts.get(layer, ())]
+        _finish(annotations_dir, tmp, policy, fingerprint, agreement, _blocks(conflict_files))
     return tuple(_outcome(layer, whole.counts) for layer, whole in wholes.items())
+
+
+def _blocks(paths: Iterable[Path]) -> Iterator[bytes]:
+    """The bytes of the files, one after the other, a block at a time."""
+    for path in paths:
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                yield block
 
 
 def _adjudicate_file(
     layer: Layer,
     path: Path,
     out: Path,
+    conflicts: IO[bytes],
     on_record: Callable[[Layer, dict[str, Any]], None] | None = None,
     vouched: bool = False,
-) -> tuple[LayerOutcome, Sequence[Conflict | RawConflict], LayerAgreement]:
-    """Gold of one layer file written to `out`, task by task; its conflicts and agreement.
-    `vouched`: every record of the file has passed its checks (see `adjudicate`)."""
+) -> tuple[LayerOutcome, LayerAgreement]:
+    """Gold of one layer file written to `out`, task by task, and its conflicts' lines to
+    `conflicts`; its outcome and agreement. `vouched`: every record of the file has passed its
+    checks (see `adjudicate`)."""
     reported = 0  # the last line given to `on_record`: each record is given once
 
     def note(lineno: int, raw: dict[str, Any]) -> None:
@@ -349,16 +369,23 @@ def _adjudicate_file(
             reported = lineno
             on_record(layer, raw)
 
+    start = conflicts.tell()
     try:
         part = Part(layer)
         with open(out, "wb") as fh:
-            _decide_all(path, fh, note if on_record else None, vouched, part)
+            _decide_all(
+                path, fh, note if on_record else None, vouched, part, _ConflictFile(conflicts)
+            )
         return part.result()
     except UnsortedRecords:  # not in task order (written by hand): the whole file at once
+        conflicts.seek(start)
+        conflicts.truncate()  # what the task-by-task pass had found
         records = list(read_records_checked(path, layer, note if on_record else None))
-        outcome, gold_records, conflicts = adjudicate_layer(layer, records)
+        outcome, gold_records, found = adjudicate_layer(layer, records)
         write_records(out, gold_records)
-        return outcome, conflicts, agreement_report({layer: records}).layers[layer]
+        for conflict in found:
+            conflicts.write(dumps_line(conflict.to_dict()))
+        return outcome, agreement_report({layer: records}).layers[layer]
 
 
 def _decide_all(
@@ -367,12 +394,14 @@ def _decide_all(
     note: Callable[[int, dict[str, Any]], None] | None,
     vouched: bool,
     part: Part,
+    conflicts: _Conflicts,
 ) -> None:
-    """Every task of a record file (in task order), its gold line written to `fh`."""
-    layer, tally, counts, conflicts = part.layer, part.tally, part.counts, part.conflicts
+    """Every task of a record file (in task order): its gold line written to `fh`, or it is
+    added to `conflicts`."""
+    layer, tally, counts = part.layer, part.tally, part.counts
     if vouched and layer is Layer.ENTITIES:
         for raws in _raw_task_groups(path, note):
-            line = _entities_task(raws, part)
+            line = _entities_task(raws, part, conflicts)
             if line is None:  # ground truth, or an annotator twice: decided as any other task
                 records = [Record.from_dict(raw) for raw in raws]
                 line = _decide(layer, records, tally, counts, conflicts)
@@ -387,7 +416,7 @@ def _decide(
     records: list[Record],
     tally: LayerTally,
     counts: Counter[str],
-    conflicts: list[Conflict | RawConflict],
+    conflicts: _Conflicts,
 ) -> bytes:
     """One task: its agreement tallied; its gold line (b"" for a conflict, appended)."""
     plain = latest_by_annotator(r for r in records if not r.ground_truth)
@@ -424,13 +453,13 @@ _entity_order: Callable[[dict[str, Any]], tuple[int, int, str]] = itemgetter(
 )
 
 
-def _entities_task(raws: list[dict[str, Any]], part: Part) -> bytes | None:
+def _entities_task(raws: list[dict[str, Any]], part: Part, conflicts: _Conflicts) -> bytes | None:
     """An entities task decided straight from the records' dicts (checked records, in the
     canonical shape `annotations import` writes: each is `Record.to_dict()` of itself), when no
     record is ground truth and each annotator has one record with each span once — the common
     case. What `_decide` makes of the same records: the same tally, the same vote (`_vote`), the
-    same gold line or conflict. Its gold line (b"" for a conflict, added to `part`); None for
-    any other task."""
+    same gold line or conflict. Its gold line (b"" for a conflict, added to `conflicts`); None
+    for any other task."""
     annotators = [raw["annotator"] for raw in raws]
     if len(set(annotators)) != len(raws) or any(raw.get("ground_truth", False) for raw in raws):
         return None
@@ -461,7 +490,7 @@ def _entities_task(raws: list[dict[str, Any]], part: Part) -> bytes | None:
             "reasons": reasons,
             "annotations": inputs,
         }
-        part.conflicts.append(RawConflict(conflict))
+        conflicts.append(RawConflict(conflict))
         return b""
     part.counts["single" if len(inputs) == 1 else "majority"] += 1
     # a gold span keeps the entity of the first record (by annotation id) that has it
@@ -608,7 +637,7 @@ def _adjudicate_task(
     plain: dict[str, Record],
     truths: list[Record],
     counts: Counter[str],
-    conflicts: list[Conflict] | list[Conflict | RawConflict],
+    conflicts: list[Conflict] | _Conflicts,
 ) -> Record | None:
     """One task's gold record, or None when it is a conflict (appended to `conflicts`).
 

@@ -1324,9 +1324,9 @@ def _adjudicate_share(
 
     adjudicated = {}
     for layer, path in records.items():
-        part = adjudicate_part(layer, path, work / f"gold-{layer}.jsonl", note, feed.progress)
+        gold, conflicts = work / f"gold-{layer}.jsonl", work / f"conflicts-{layer}.jsonl"
+        adjudicated[layer] = adjudicate_part(layer, path, gold, conflicts, note, feed.progress)
         feed.finished(layer)
-        adjudicated[layer] = part.pack()
     return _PartResult(adjudicated, scan, _Rows(ontology).state(), streams.close())
 
 
@@ -1351,7 +1351,9 @@ def _publish_part(
         streams.add(("annotations", str(layer)), rows.annotation(raw))
 
     adjudicated = {
-        layer: adjudicate_part(layer, path, work / f"gold-{layer}.jsonl", note).pack()
+        layer: adjudicate_part(
+            layer, path, work / f"gold-{layer}.jsonl", work / f"conflicts-{layer}.jsonl", note
+        )
         for layer, path in records.items()
     }
 
@@ -1484,7 +1486,11 @@ def _publish_in_two(
             fingerprint,
             {
                 layer: [
-                    (work / str(i) / f"gold-{layer}.jsonl", part.adjudicated[layer])
+                    (
+                        work / str(i) / f"gold-{layer}.jsonl",
+                        work / str(i) / f"conflicts-{layer}.jsonl",
+                        part.adjudicated[layer],
+                    )
                     for i, part in enumerate((first, second))
                 ]
                 for layer in LAYERS

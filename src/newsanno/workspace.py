@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,14 +79,19 @@ def atomic_dir(target: Path, mode: int = 0o755) -> Iterator[Path]:
         raise
 
 
-def write_atomic(path: Path, data: bytes | str, mode: int = 0o644) -> None:
-    """Write a file so that readers see either the old or the new content, never half of it."""
+def write_atomic(path: Path, data: bytes | str | Iterable[bytes], mode: int = 0o644) -> None:
+    """Write a file so that readers see either the old or the new content, never half of it.
+    `data` may come in blocks (an iterable of bytes), written one by one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            if isinstance(data, bytes | str):
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            else:
+                for block in data:
+                    fh.write(block)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
