@@ -2,10 +2,10 @@
 another, and hands back its result.
 
 Import and publish spend their time on per-record Python work that one core does alone. Where a
-part can be done apart (the second half of an export, of a record file), `Forked` runs it in a
-child made with `fork` — it starts with every module, the ontology and the parsed state of this
-process already in memory, so starting it costs milliseconds — and returns what it computed,
-pickled through an unnamed temp file.
+part can be done apart (the second half of an export; most tasks of a record file), `Forked` runs
+it in a child made with `fork` — it starts with every module, the ontology and the parsed state of
+this process already in memory, so starting it costs milliseconds — and returns what it
+computed, pickled through an unnamed temp file.
 
 The child only ever computes: every file the user sees is written by this process, in the order a
 single process would write it, so the output is the same bytes with or without a child (tests

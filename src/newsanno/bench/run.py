@@ -730,7 +730,7 @@ def run_benchmarks(options: BenchOptions) -> dict[str, Any]:
         "peak_rss_mb_after_nx": big["peak_rss_mb_after"],
         "peak_rss_mb_after_1x": best_ours["peak_rss_mb_after"],
         "annotations_per_s_nx": _rate(big["annotations"], big["seconds"]),
-        # import and publish fork a child for half of the work: its peak is counted too
+        # import and publish fork a child for part of the work: its peak is counted too
         "children_peak_rss_mb_1x": best_ours.get("children_peak_rss_mb", 0.0),
         "children_peak_rss_mb_nx": big.get("children_peak_rss_mb", 0.0),
         "growth_parent_only": _r(big["peak_rss_mb"] / best_ours["peak_rss_mb"], 2),
@@ -859,7 +859,7 @@ MEANINGS = {
         "divided by the peak at 1×, each in a fresh process. 1.0 is flat (streaming); 4.0 is "
         "memory proportional to the input. The peak includes the ~200 MB of imported "
         "libraries (datasets, pyarrow, spaCy), which is the memory a user sees. Import and "
-        "publish fork a child for half of the work: the figure is the larger of the parent's "
+        "publish fork a child for part of the work: the figure is the larger of the parent's "
         "own growth and the growth of parent + child peaks (an upper bound: the child shares "
         "pages with the parent)."
     ),
