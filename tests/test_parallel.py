@@ -1,7 +1,8 @@
 """Work split over two processes (parallel.py) gives the same bytes as one process: import of
-exports whose second half a forked child converts, publish whose second half of tasks a child
-adjudicates and turns into rows. Each test runs the same input both ways (`NEWSANNO_WORKERS=1`
-is the single-process reference) and compares every file written, byte for byte."""
+exports whose second half a forked child converts, publish whose later tasks a child adjudicates
+(this process making every gold row, from the child's gold files as they grow). Each test runs
+the same input both ways (`NEWSANNO_WORKERS=1` is the single-process reference) and compares
+every file written, byte for byte."""
 
 from __future__ import annotations
 
@@ -224,3 +225,69 @@ def test_a_failed_child_leaves_the_publish_to_one_process(
     assert summary.processes == 1
     assert summary.rows["entities"]
     assert not list(tmp_path.glob("dataset.*"))  # no temp folder left beside it
+
+
+def test_gold_is_followed_while_the_child_writes_it(tmp_path: Path) -> None:
+    """This process reads the child's gold file while it grows: a line cut in the middle by a
+    flush is read whole once the rest is there, and the end is the end only when the child
+    says the layer's file is complete."""
+    import time
+
+    from newsanno import export
+
+    gold = tmp_path / "gold-entities.jsonl"
+    gold.touch()
+    feed = export._GoldFeed()
+    lines = [b'{"n":%d,"text":"%s"}\n' % (i, b"x" * (i * 50)) for i in range(6)]
+
+    def writes_slowly() -> int:
+        feed.close_read()
+        with open(gold, "ab") as fh:
+            for line in lines:
+                half = len(line) // 2
+                fh.write(line[:half])
+                fh.flush()
+                feed.progress()  # told while a line is only half there
+                time.sleep(0.02)
+                fh.write(line[half:])
+                fh.flush()
+                feed.progress()
+        feed.finished(Layer.ENTITIES)
+        return len(lines)
+
+    try:
+        with parallel.Forked(writes_slowly) as child:
+            feed.close_write()
+            got = list(feed.follow(Layer.ENTITIES, gold))
+            assert child.result() == len(lines)
+    finally:
+        feed.close()
+    assert [r["n"] for r in got] == list(range(6))
+    assert [len(r["text"]) for r in got] == [i * 50 for i in range(6)]
+
+
+def test_following_a_child_that_dies_is_an_error(tmp_path: Path) -> None:
+    from newsanno import export
+
+    gold = tmp_path / "gold-entities.jsonl"
+    gold.touch()
+    feed = export._GoldFeed()
+
+    def dies() -> None:
+        with open(gold, "ab") as fh:
+            fh.write(b'{"n":1}\n{"n":')  # a line and a half, then gone
+        feed.progress()
+        os._exit(3)
+
+    try:
+        with parallel.Forked(dies) as child:
+            feed.close_write()
+            got = []
+            with pytest.raises(parallel.ChildFailed):
+                for record in feed.follow(Layer.ENTITIES, gold):
+                    got.append(record)
+            with pytest.raises(parallel.ChildFailed):
+                child.result()
+    finally:
+        feed.close()
+    assert got == [{"n": 1}]

@@ -17,7 +17,6 @@ number of documents, not of records.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import os
 import random
@@ -1265,16 +1264,27 @@ class _Streams(_Batches[tuple[str, str]]):
 class _GoldFeed:
     """How far the child has written its gold files, told through a pipe: b"." each time
     another 256 tasks are in, a layer's index once its file is complete. The child only writes
-    to the pipe (a few bytes), so it never waits for this process."""
+    to the pipe (a few bytes), so it never waits for this process. Each process closes the end
+    it does not use; each end is closed once (a closed descriptor's number is soon another
+    file's)."""
 
     def __init__(self) -> None:
         self.read_fd, self.write_fd = os.pipe()
         self.complete: set[Layer] = set()
 
+    def close_read(self) -> None:
+        if self.read_fd >= 0:
+            os.close(self.read_fd)
+            self.read_fd = -1
+
+    def close_write(self) -> None:
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
     def close(self) -> None:
-        for fd in (self.read_fd, self.write_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self.close_read()
+        self.close_write()
 
     # -- in the child
 
@@ -1314,7 +1324,7 @@ def _adjudicate_share(
 ) -> _PartResult:
     """The child's part: adjudicate its tasks of each checked record file (its gold files told
     to `feed` as they grow), count its records and make their per-annotator rows."""
-    os.close(feed.read_fd)
+    feed.close_read()
     scan = _Scan()
     streams = _Streams(work, ontology)
 
@@ -1473,7 +1483,7 @@ def _publish_in_two(
             with parallel.Forked(
                 lambda: _adjudicate_share(ontology, halves[1], work / "1", feed)
             ) as child:
-                os.close(feed.write_fd)  # the child's is then the only one: its end is seen
+                feed.close_write()  # the child's is then the only one: its end is seen
                 first = _publish_part(ontology, halves[0], work / "0", later)
                 second = child.result()
         except Exception as exc:  # a problem in the input: the one-process path reports it
