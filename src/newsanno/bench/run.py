@@ -880,6 +880,11 @@ def _steps(peaks: dict[str, float] | None) -> str:
     return ", ".join(f"after {k} {_fmt(v)} MB" for k, v in (peaks or {}).items()) or "—"
 
 
+def _minutes(seconds: float) -> str:
+    whole, rest = divmod(round(seconds), 60)
+    return f"{whole} min {rest:02d} s" if whole else f"{rest} s"
+
+
 def render_report(results: dict[str, Any], command: str, analysis: str = "") -> str:
     m, s, st, c = results["machine"], results["scale"], results["stages"], results["comparisons"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
@@ -901,7 +906,8 @@ def render_report(results: dict[str, Any], command: str, analysis: str = "") -> 
         "## Reproduce",
         "",
         "```bash",
-        "make bench   # = .venv/bin/python -m newsanno.bench (about 5 minutes here)",
+        "make bench   # = .venv/bin/python -m newsanno.bench "
+        f"(this run: {_minutes(results['stages']['total_seconds'])})",
         f"# this run: {command.strip()}",
         "# larger: .venv/bin/python -m newsanno.bench --scale 4",
         "# the smoke (what make test runs, via tests/test_bench.py): --quick --skip-server",
