@@ -233,9 +233,4 @@ def token_offsets_many(texts: Sequence[str]) -> list[tuple[list[int], list[int]]
     return out
 
 
-def load_tokenizer() -> None:
-    """Load the pipeline now (once per process; a forked child then has it)."""
-    _nlp()
-
-
 _register_components()
