@@ -313,6 +313,11 @@ class LayerTally:
         self.labelled: list[dict[str, str]] = []  # stance: one unit per task with a label
 
     def add(self, group: Mapping[str, Record]) -> None:
+        if self.layer is Layer.ENTITIES:
+            self.add_spans(
+                {a: {(e.start, e.end, e.label) for e in r.entities} for a, r in group.items()}
+            )
+            return
         if not group:
             return
         self.tasks += 1
@@ -323,9 +328,6 @@ class LayerTally:
             labels = {a: r.label for a, r in group.items() if r.label is not None}
             if labels:
                 self.labelled.append(labels)
-        elif shared and self.layer is Layer.ENTITIES:
-            spans = {a: {(e.start, e.end, e.label) for e in r.entities} for a, r in group.items()}
-            self._pairs_of_spans(spans)
         elif shared:
             triggers = {a: _triggers(r) for a, r in group.items()}
             for a, b in combinations(sorted(group), 2):
@@ -349,8 +351,8 @@ class LayerTally:
         self.labelled += later.labelled
 
     def add_spans(self, spans: Mapping[str, set[SpanKey]]) -> None:
-        """`add` for an entities task given as annotator → the (start, end, label) of their
-        latest independent record's entities (what `add` reads from the records)."""
+        """An entities task given as annotator → the (start, end, label) of their latest
+        independent record's entities (what `add` reads from the records)."""
         if not spans:
             return
         self.tasks += 1

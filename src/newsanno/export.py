@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
@@ -63,6 +63,7 @@ from .ontology import Ontology
 from .records import (
     file_sha256,
     iter_jsonl,
+    iter_jsonl_lines,
     paused_gc,
     remembered_digests,
     segment_sort_key,
@@ -77,7 +78,6 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 DEFAULT_RATIOS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 MIN_DOCUMENTS_TO_SPLIT = 5
 BATCH_ROWS = 2000
-TOKEN_CACHE = 4096  # sentences whose tokens a publish keeps (see _Rows)
 # Gold records whose sentences are tokenized together (see _Rows.prepare; measured best).
 TOKEN_BATCH = 64
 # Misaligned spans listed one by one in the card (all of them are counted).
@@ -382,17 +382,11 @@ def _iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
 def _iter_lines(path: Path) -> Iterator[tuple[bytes, Any]]:
     """(line, parsed object) of each non-blank line; what `_iter_raw` raises on one that is
     not JSON."""
-    with open(path, "rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield line, orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise PublishError(
-                    f"{path}:{lineno}: not valid JSON ({exc}). Fix or re-import it; nothing was "
-                    "published."
-                ) from None
+    try:
+        for _, line, raw in iter_jsonl_lines(path):
+            yield line, raw
+    except InvalidAnnotations as exc:
+        raise PublishError(f"{exc} Fix or re-import it; nothing was published.") from None
 
 
 @dataclass
@@ -564,10 +558,6 @@ def _count_gold(scan: _Scan, layer: Layer, raw: dict[str, Any]) -> None:
 _ENTITY_ORDER = itemgetter("start", "end", "label", "id")  # an entity dict's place in a row
 
 
-def _tokenized(text: str) -> _Tokens:
-    return _Tokens.of(text)
-
-
 class _Rows:
     """Builds each config's rows from records, with ClassLabel names turned into their ids."""
 
@@ -585,10 +575,9 @@ class _Rows:
         self._layer_counts: Counter[tuple[str, str]] = Counter()
         self.counts: Counter[str] = Counter()
         self.example: tuple[str, list[tuple[str, str]]] | None = None  # for the card
-        # Entities and events rows tokenize the same sentences: each text is tokenized once
-        # while it is among the recent ones.
-        self._recent: Callable[[str], _Tokens] = lru_cache(maxsize=TOKEN_CACHE)(_tokenized)
-        self._ready: dict[str, _Tokens] = {}  # see `prepare`
+        # the tokens of the next rows' sentences (entities and events rows of a sentence share
+        # them), made together by `prepare`
+        self._ready: dict[str, _Tokens] = {}
 
     def prepare(self, texts: Iterable[str]) -> None:
         """Tokenize the texts of the next rows together (`token_offsets_many`, faster than one
@@ -601,7 +590,7 @@ class _Rows:
 
     def tokens(self, text: str) -> _Tokens:
         ready = self._ready.get(text)
-        return ready if ready is not None else self._recent(text)
+        return ready if ready is not None else _Tokens.of(text)
 
     def _note(self, issues: Iterable[SpanIssue]) -> None:
         for issue in issues:

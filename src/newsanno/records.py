@@ -345,12 +345,18 @@ def write_records(path: Path, records: Iterable[Record]) -> int:
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed object); a line that is not JSON raises with file and line."""
+    for lineno, _, obj in iter_jsonl_lines(path):
+        yield lineno, obj
+
+
+def iter_jsonl_lines(path: Path) -> Iterator[tuple[int, bytes, Any]]:
+    """`iter_jsonl` with each line's bytes too: (line number, line, parsed object)."""
     with open(path, "rb") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                yield lineno, orjson.loads(line)
+                yield lineno, line, orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 raise InvalidAnnotations(f"{path}:{lineno}: not valid JSON ({exc}).") from None
 
